@@ -1,0 +1,111 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// TicketWrite is one change of a ticket as its workflow persists it: the whole ticket row, the
+// actions the change added and the history entries it opened or closed.
+type TicketWrite struct {
+	Ticket   Ticket
+	Actions  []Action
+	Statuses []StatusChange
+	Owners   []OwnerChange
+}
+
+var ticketColumns = []string{
+	"protocol", "type", "subject", "category", "urgency", "status", "base_status", "origin",
+	"owner_id", "team_id", "client_ids", "tags", "custom_fields", "created_by", "created_at",
+	"updated_at", "resolved_at", "closed_at", "action_count", "seq", "run_id",
+}
+
+// SaveTicket writes a ticket change in one transaction. It is idempotent and ordered: the write
+// lands only when its Seq is newer than the stored row's, so a retried or late write is a no-op.
+// It reports whether the write landed.
+func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
+	landed := false
+	err := db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewInsert().Model(&w.Ticket).On("CONFLICT (id) DO UPDATE")
+		for _, c := range ticketColumns {
+			q = q.Set(c + " = EXCLUDED." + c)
+		}
+		res, err := q.Where("ticket.seq < EXCLUDED.seq").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("save ticket %d: %w", w.Ticket.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		landed = true
+		for i := range w.Actions {
+			w.Actions[i].TicketID = w.Ticket.ID
+		}
+		for i := range w.Statuses {
+			w.Statuses[i].TicketID = w.Ticket.ID
+		}
+		for i := range w.Owners {
+			w.Owners[i].TicketID = w.Ticket.ID
+		}
+		if len(w.Actions) > 0 {
+			if _, err := tx.NewInsert().Model(&w.Actions).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				return fmt.Errorf("save ticket %d actions: %w", w.Ticket.ID, err)
+			}
+		}
+		if len(w.Statuses) > 0 {
+			if _, err := tx.NewInsert().Model(&w.Statuses).On("CONFLICT (ticket_id, seq) DO UPDATE").
+				Set("ended_at = EXCLUDED.ended_at").Exec(ctx); err != nil {
+				return fmt.Errorf("save ticket %d status history: %w", w.Ticket.ID, err)
+			}
+		}
+		if len(w.Owners) > 0 {
+			if _, err := tx.NewInsert().Model(&w.Owners).On("CONFLICT (ticket_id, seq) DO UPDATE").
+				Set("ended_at = EXCLUDED.ended_at").Exec(ctx); err != nil {
+				return fmt.Errorf("save ticket %d owner history: %w", w.Ticket.ID, err)
+			}
+		}
+		return nil
+	})
+	return landed, err
+}
+
+// TicketDetail is a ticket with its timeline and histories.
+type TicketDetail struct {
+	Ticket
+	Actions       []Action
+	StatusHistory []StatusChange
+	OwnerHistory  []OwnerChange
+}
+
+// LoadTicket reads a ticket with its actions and histories. It returns sql.ErrNoRows when the
+// ticket does not exist. With publicOnly, internal notes are left out.
+func LoadTicket(ctx context.Context, db bun.IDB, id int64, publicOnly bool) (*TicketDetail, error) {
+	d := &TicketDetail{}
+	if err := db.NewSelect().Model(&d.Ticket).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, err
+	}
+	aq := db.NewSelect().Model(&d.Actions).Where("ticket_id = ?", id).Order("id")
+	if publicOnly {
+		aq = aq.Where("type = 'public'")
+	}
+	if err := aq.Scan(ctx); err != nil {
+		return nil, err
+	}
+	if err := db.NewSelect().Model(&d.StatusHistory).Where("ticket_id = ?", id).Order("seq").Scan(ctx); err != nil {
+		return nil, err
+	}
+	if err := db.NewSelect().Model(&d.OwnerHistory).Where("ticket_id = ?", id).Order("seq").Scan(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// NextTicketID reserves a ticket number.
+func NextTicketID(ctx context.Context, db bun.IDB) (int64, error) {
+	var id int64
+	err := db.NewRaw("SELECT nextval('ticket_id_seq')").Scan(ctx, &id)
+	return id, err
+}

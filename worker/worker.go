@@ -1,0 +1,50 @@
+// Package worker registers every workflow and activity with a Temporal worker.
+package worker
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchboardhq/switchboard/activities"
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+// Options sizes the worker. Bursts of timers falling in the same second queue workflow tasks
+// behind each other, so the defaults poll and execute generously for a 2-core machine.
+type Options struct {
+	TaskQueue              string
+	WorkflowPollers        int
+	ActivityPollers        int
+	MaxConcurrentWorkflows int
+	MaxConcurrentActivites int
+}
+
+// DefaultOptions are the sizes used unless configured otherwise.
+func DefaultOptions() Options {
+	return Options{TaskQueue: workflows.DefaultTaskQueue, WorkflowPollers: 8, ActivityPollers: 4,
+		MaxConcurrentWorkflows: 256, MaxConcurrentActivites: 256}
+}
+
+// New builds a worker with every workflow and activity registered.
+func New(c client.Client, acts *activities.Activities, o Options) worker.Worker {
+	w := worker.New(c, o.TaskQueue, worker.Options{
+		MaxConcurrentWorkflowTaskPollers:        o.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers:        o.ActivityPollers,
+		MaxConcurrentWorkflowTaskExecutionSize:  o.MaxConcurrentWorkflows,
+		MaxConcurrentActivityExecutionSize:      o.MaxConcurrentActivites,
+		MaxConcurrentLocalActivityExecutionSize: o.MaxConcurrentActivites,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Register adds every workflow and activity to a registry: a worker, or a test environment.
+func Register(r interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+	RegisterActivityWithOptions(any, activity.RegisterOptions)
+}, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketWorkflowType})
+	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}

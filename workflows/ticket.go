@@ -1,0 +1,240 @@
+package workflows
+
+import (
+	"reflect"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Ticket is the workflow that owns an open ticket: every change passes through one of its
+// updates, is persisted by an idempotent local activity, and is returned to the caller. A
+// resolved ticket closes by itself after AutoCloseAfter; Closed and Canceled end the run.
+func Ticket(ctx workflow.Context, in TicketInput) (schema.Ticket, error) {
+	w := &ticketWorkflow{in: in, st: in.State}
+	if err := w.setup(ctx); err != nil {
+		return schema.Ticket{}, err
+	}
+	return w.run(ctx)
+}
+
+type ticketWorkflow struct {
+	in      TicketInput
+	st      TicketState
+	mu      workflow.Mutex
+	version int // rises with every applied change; the main loop waits on it
+	changes int // changes applied in this run
+	lastSA  []any
+}
+
+func (w *ticketWorkflow) setup(ctx workflow.Context) error {
+	w.mu = workflow.NewMutex(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (TicketState, error) { return w.st, nil }); err != nil {
+		return err
+	}
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateAssign, w.assign, w.validateAssign},
+		{UpdateAccept, w.accept, w.validateAccept},
+		{UpdateChangeStatus, w.changeStatus, w.validateChangeStatus},
+		{UpdateAddAction, w.addAction, w.validateAddAction},
+		{UpdateSetFields, w.setFields, w.validateSetFields},
+		{UpdateReopen, w.reopen, w.validateReopen},
+	}
+	for _, h := range handlers {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
+			workflow.UpdateHandlerOptions{Validator: h.validator})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
+	if err := w.startRun(ctx); err != nil {
+		return schema.Ticket{}, err
+	}
+	for !IsTerminal(w.st.Ticket.BaseStatus) {
+		seen := w.version
+		changed := func() bool { return w.version != seen || w.shouldContinueAsNew(ctx) }
+		if w.st.Ticket.BaseStatus == schema.BaseResolved && w.st.Ticket.ResolvedAt != nil {
+			due := w.st.Ticket.ResolvedAt.Add(w.in.AutoCloseAfter)
+			fired, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
+			if err != nil {
+				return w.st.Ticket, err
+			}
+			if !fired {
+				if err := w.autoClose(ctx); err != nil {
+					return w.st.Ticket, err
+				}
+			}
+		} else if err := workflow.Await(ctx, changed); err != nil {
+			return w.st.Ticket, err
+		}
+		if w.shouldContinueAsNew(ctx) {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return w.st.Ticket, err
+			}
+			next := w.in
+			next.State, next.Pending, next.Reopen = w.st, nil, nil
+			return w.st.Ticket, workflow.NewContinueAsNewError(ctx, TicketWorkflowType, next)
+		}
+	}
+	// Let updates that were already accepted finish before the run ends.
+	err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.st.Ticket, err
+}
+
+func (w *ticketWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
+	if IsTerminal(w.st.Ticket.BaseStatus) {
+		return false
+	}
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() ||
+		(w.in.MaxChangesPerRun > 0 && w.changes >= w.in.MaxChangesPerRun)
+}
+
+// startRun persists what begins this run: the ticket's creation, its reopening, or (after
+// continue-as-new) just the new run ID on the row.
+func (w *ticketWorkflow) startRun(ctx workflow.Context) error {
+	if w.in.Pending != nil {
+		return w.persist(ctx, *w.in.Pending)
+	}
+	// A new run always writes once, so the row learns the run ID (the activity adds it).
+	return w.apply(ctx, func() error { return nil }, func(now time.Time, wr *schema.TicketWrite) {
+		w.st.Ticket.RunID = workflow.GetInfo(ctx).WorkflowExecution.RunID
+		if w.in.Reopen != nil {
+			w.moveStatus(now, wr, *w.in.Reopen, schema.BaseInAttendance, schema.BaseInAttendance, "")
+		}
+	})
+}
+
+// apply runs one change under the workflow's mutex: it checks the change against the current
+// state (the validator saw the state before any change still in flight), mutates the state,
+// persists it and publishes it to search attributes.
+func (w *ticketWorkflow) apply(ctx workflow.Context, check func() error, mutate func(time.Time, *schema.TicketWrite)) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	if err := check(); err != nil {
+		return err
+	}
+	now := workflow.Now(ctx).UTC()
+	wr := schema.TicketWrite{}
+	before := w.st.Ticket
+	mutate(now, &wr)
+	if len(wr.Actions)+len(wr.Statuses)+len(wr.Owners) == 0 && reflect.DeepEqual(before, w.st.Ticket) {
+		return nil // nothing changed: nothing to write
+	}
+	w.st.Ticket.Seq++
+	w.st.Ticket.UpdatedAt = now
+	wr.Ticket = w.st.Ticket
+	if err := w.persist(ctx, wr); err != nil {
+		return err
+	}
+	w.version++
+	w.changes++
+	return nil
+}
+
+// persist writes through a local activity that retries until PostgreSQL takes the write: the
+// change is already decided, so it must not be lost, and the write is idempotent.
+func (w *ticketWorkflow) persist(ctx workflow.Context, wr schema.TicketWrite) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    100 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+		},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, ActivityPersistTicket, wr).Get(ctx, nil); err != nil {
+		return err
+	}
+	return w.upsertSearchAttributes(ctx)
+}
+
+func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
+	t := w.st.Ticket
+	current := []any{t.ID, t.Status, t.BaseStatus, t.Urgency, deref(t.OwnerID), deref(t.TeamID)}
+	if slices.Equal(current, w.lastSA) {
+		return nil
+	}
+	w.lastSA = current
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		SATicketID.ValueSet(t.ID), SATicketStatus.ValueSet(t.Status), SABaseStatus.ValueSet(t.BaseStatus),
+		keywordOrUnset(SAUrgency, t.Urgency), keywordOrUnset(SAOwnerID, deref(t.OwnerID)),
+		keywordOrUnset(SATeamID, deref(t.TeamID)))
+}
+
+func keywordOrUnset(k temporal.SearchAttributeKeyKeyword, v string) temporal.SearchAttributeUpdate {
+	if v == "" {
+		return k.ValueUnset()
+	}
+	return k.ValueSet(v)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (w *ticketWorkflow) autoClose(ctx workflow.Context) error {
+	return w.apply(ctx, func() error {
+		if w.st.Ticket.BaseStatus != schema.BaseResolved {
+			return Conflict("ticket is no longer resolved")
+		}
+		return nil
+	}, func(now time.Time, wr *schema.TicketWrite) {
+		w.moveStatus(now, wr, SystemActor, schema.BaseClosed, schema.BaseClosed, "")
+	})
+}
+
+// moveStatus closes the open status entry and opens the next one, keeping the resolved and
+// closed times in step with the base status.
+func (w *ticketWorkflow) moveStatus(now time.Time, wr *schema.TicketWrite, by Actor, status, base, justification string) {
+	t := &w.st.Ticket
+	prev := w.st.Status
+	prev.EndedAt = &now
+	next := schema.StatusChange{TicketID: t.ID, Seq: prev.Seq + 1, Status: status, BaseStatus: base,
+		Justification: justification, ChangedBy: by.ID, StartedAt: now}
+	wr.Statuses = append(wr.Statuses, prev, next)
+	w.st.Status = next
+	switch base {
+	case schema.BaseResolved:
+		if t.BaseStatus != schema.BaseResolved {
+			t.ResolvedAt = &now
+		}
+	case schema.BaseClosed:
+		t.ClosedAt = &now
+	case schema.BaseCanceled:
+	default:
+		t.ResolvedAt, t.ClosedAt = nil, nil
+	}
+	t.Status, t.BaseStatus = status, base
+}
+
+// moveOwner closes the open owner entry and opens the next one.
+func (w *ticketWorkflow) moveOwner(now time.Time, wr *schema.TicketWrite, by Actor, owner, team *string) {
+	t := &w.st.Ticket
+	if w.st.Owner.Seq > 0 {
+		prev := w.st.Owner
+		prev.EndedAt = &now
+		wr.Owners = append(wr.Owners, prev)
+	}
+	next := schema.OwnerChange{TicketID: t.ID, Seq: w.st.Owner.Seq + 1, OwnerID: owner, TeamID: team,
+		ChangedBy: by.ID, StartedAt: now}
+	wr.Owners = append(wr.Owners, next)
+	w.st.Owner = next
+	t.OwnerID, t.TeamID = owner, team
+}
