@@ -62,6 +62,12 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 	if err := w.startRun(ctx); err != nil {
 		return schema.Ticket{}, err
 	}
+	if w.in.AwaitReopen {
+		reopened, err := workflow.AwaitWithTimeout(ctx, ReopenWait, func() bool { return !IsTerminal(w.st.Ticket.BaseStatus) })
+		if err != nil || !reopened {
+			return w.st.Ticket, err
+		}
+	}
 	for !IsTerminal(w.st.Ticket.BaseStatus) {
 		seen := w.version
 		changed := func() bool { return w.version != seen || w.shouldContinueAsNew(ctx) }
@@ -84,7 +90,7 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 				return w.st.Ticket, err
 			}
 			next := w.in
-			next.State, next.Pending, next.Reopen = w.st, nil, nil
+			next.State, next.Pending, next.AwaitReopen = w.st, nil, false
 			return w.st.Ticket, workflow.NewContinueAsNewError(ctx, TicketWorkflowType, next)
 		}
 	}
@@ -101,8 +107,8 @@ func (w *ticketWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 		(w.in.MaxChangesPerRun > 0 && w.changes >= w.in.MaxChangesPerRun)
 }
 
-// startRun persists what begins this run: the ticket's creation, its reopening, or (after
-// continue-as-new) just the new run ID on the row.
+// startRun persists what begins this run: the ticket's creation, or (after continue-as-new or
+// for a reopen) just the new run ID on the row.
 func (w *ticketWorkflow) startRun(ctx workflow.Context) error {
 	if w.in.Pending != nil {
 		return w.persist(ctx, *w.in.Pending)
@@ -110,9 +116,6 @@ func (w *ticketWorkflow) startRun(ctx workflow.Context) error {
 	// A new run always writes once, so the row learns the run ID (the activity adds it).
 	return w.apply(ctx, func() error { return nil }, func(now time.Time, wr *schema.TicketWrite) {
 		w.st.Ticket.RunID = workflow.GetInfo(ctx).WorkflowExecution.RunID
-		if w.in.Reopen != nil {
-			w.moveStatus(now, wr, *w.in.Reopen, schema.BaseInAttendance, schema.BaseInAttendance, "")
-		}
 	})
 }
 

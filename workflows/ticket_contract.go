@@ -33,6 +33,9 @@ const (
 	ActivityPersistTicket = "PersistTicket"
 )
 
+// ReopenWait is how long a run started to reopen a closed ticket waits for its Reopen update.
+const ReopenWait = time.Minute
+
 // DefaultAutoCloseAfter is how long a resolved ticket waits before it closes by itself.
 const DefaultAutoCloseAfter = 7 * 24 * time.Hour
 
@@ -72,8 +75,9 @@ type TicketInput struct {
 	State TicketState
 	// Pending is a write to persist before anything else: the creation of the ticket.
 	Pending *schema.TicketWrite `json:",omitempty"`
-	// Reopen, on a new run of a closed or canceled ticket, is who reopened it.
-	Reopen         *Actor `json:",omitempty"`
+	// AwaitReopen starts a new run of a closed or canceled ticket that waits for the Reopen
+	// update sent with it (update-with-start), and ends again if none comes.
+	AwaitReopen    bool `json:",omitempty"`
 	AutoCloseAfter time.Duration
 	// MaxChangesPerRun makes the run continue-as-new after that many changes even when Temporal
 	// does not suggest it yet (0: only when suggested). Tests use it.
@@ -196,7 +200,8 @@ type SetFieldsInput struct {
 	CustomFields map[string]any
 }
 
-// ReopenInput reopens a resolved ticket (a closed or canceled one gets a new run instead).
+// ReopenInput reopens a resolved ticket, or a closed or canceled one in a new run started with
+// AwaitReopen.
 type ReopenInput struct{ Actor Actor }
 
 // Error types of rejected updates, mapped by the API to 409 and 422.

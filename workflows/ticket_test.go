@@ -330,15 +330,30 @@ func (s *TicketSuite) TestReopenRunOfAClosedTicket() {
 	in.State.Ticket.ClosedAt, in.State.Ticket.ResolvedAt = &closed, &closed
 	in.State.Ticket.Seq = 9
 	in.Pending = nil
-	in.Reopen = &agent
+	in.AwaitReopen = true
+	reopened := s.updateAt(0, UpdateReopen, ReopenInput{Actor: agent})
 	s.updateAt(time.Minute, UpdateChangeStatus, resolve(agent))
 	s.env.ExecuteWorkflow(TicketWorkflowType, in)
 	t := s.result()
-	first := s.writes.all[0]
-	s.Equal(int64(10), first.Ticket.Seq)
-	s.Equal(schema.BaseInAttendance, first.Ticket.BaseStatus)
-	s.Nil(first.Ticket.ClosedAt)
+	s.Require().NoError(reopened.err)
+	s.Require().GreaterOrEqual(len(s.writes.all), 2)
+	s.Equal(int64(10), s.writes.all[0].Ticket.Seq, "writes continue the stored sequence")
+	s.Equal(int64(11), s.writes.all[1].Ticket.Seq)
+	s.Equal(schema.BaseInAttendance, reopened.ticket.BaseStatus)
+	s.Nil(reopened.ticket.ClosedAt)
+	s.Nil(reopened.ticket.ResolvedAt)
 	s.Equal(start.Add(61*time.Minute), *t.ClosedAt)
+}
+
+func (s *TicketSuite) TestReopenRunEndsWhenNoReopenArrives() {
+	in := newInput(time.Hour)
+	in.State.Ticket.Status, in.State.Ticket.BaseStatus = schema.BaseClosed, schema.BaseClosed
+	in.Pending = nil
+	in.AwaitReopen = true
+	s.env.ExecuteWorkflow(TicketWorkflowType, in)
+	t := s.result()
+	s.Equal(schema.BaseClosed, t.BaseStatus)
+	s.Equal(start.Add(ReopenWait), s.env.Now().UTC())
 }
 
 func ptr[T any](v T) *T { return &v }

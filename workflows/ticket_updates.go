@@ -201,10 +201,14 @@ func setIf(dst *string, v *string) {
 // --- Reopen
 
 func (w *ticketWorkflow) validateReopen(ctx workflow.Context, in ReopenInput) error {
-	if w.st.Ticket.BaseStatus != schema.BaseResolved {
-		return Conflict("only resolved, closed or canceled tickets can be reopened; this one is %s", w.st.Ticket.BaseStatus)
+	base := w.st.Ticket.BaseStatus
+	if base == schema.BaseResolved || (IsTerminal(base) && w.in.AwaitReopen) {
+		return nil
 	}
-	return nil
+	if IsTerminal(base) {
+		return Conflict("ticket is %s; reopening it starts a new run (POST /tickets/{id}/reopen)", base)
+	}
+	return Conflict("only resolved, closed or canceled tickets can be reopened; this one is %s", base)
 }
 
 func (w *ticketWorkflow) reopen(ctx workflow.Context, in ReopenInput) (schema.Ticket, error) {

@@ -1,0 +1,191 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Permissions. A role grants a set of them; a token's scopes, when it has any, narrow that set.
+const (
+	PermTicketsRead  = "tickets:read"
+	PermTicketsWrite = "tickets:write"
+	PermPeopleRead   = "people:read"
+	PermPeopleWrite  = "people:write"
+	PermConfigRead   = "config:read"
+	PermConfigWrite  = "config:write"
+	PermTelephony    = "telephony"
+)
+
+// Scopes is every scope a token may carry.
+var Scopes = []string{PermTicketsRead, PermTicketsWrite, PermPeopleRead, PermPeopleWrite, PermConfigRead, PermConfigWrite, PermTelephony}
+
+// rolePerms: admins may do everything; agents work tickets and people and read configuration;
+// customers read and write tickets, limited to their own by visibleTo.
+var rolePerms = map[string][]string{
+	schema.RoleAdmin:    Scopes,
+	schema.RoleAgent:    {PermTicketsRead, PermTicketsWrite, PermPeopleRead, PermPeopleWrite, PermConfigRead, PermTelephony},
+	schema.RoleCustomer: {PermTicketsRead, PermTicketsWrite},
+}
+
+// Principal is who a request acts for.
+type Principal struct {
+	Person  schema.Person
+	TokenID string
+	Scopes  []string
+}
+
+func (p *Principal) can(perm string) bool {
+	if !slices.Contains(rolePerms[p.Person.Role], perm) {
+		return false
+	}
+	return len(p.Scopes) == 0 || slices.Contains(p.Scopes, perm)
+}
+
+func (p *Principal) isCustomer() bool { return p.Person.Role == schema.RoleCustomer }
+
+const principalKey = "principal"
+
+func principal(c *fiber.Ctx) *Principal { return c.Locals(principalKey).(*Principal) }
+
+// NewToken returns a fresh bearer token: "sb_" and 32 random bytes, URL-safe.
+func NewToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "sb_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashToken is what is stored for a token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// CreateToken stores a token for a person and returns the token in clear, once.
+func CreateToken(ctx context.Context, db bun.IDB, personID, name string, scopes []string, token string) (*schema.APIToken, error) {
+	if token == "" {
+		token = NewToken()
+	}
+	t := &schema.APIToken{ID: uuid.Must(uuid.NewV7()).String(), PersonID: personID, Name: name,
+		Scopes: orEmpty(scopes), Hash: HashToken(token), CreatedAt: time.Now().UTC()}
+	if _, err := db.NewInsert().Model(t).On("CONFLICT (hash) DO NOTHING").Exec(ctx); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// tokenCache keeps resolved tokens for a few seconds so that authentication costs no query on
+// most requests. A deactivation in this process purges it at once; other API instances see it
+// within the TTL.
+type tokenCache struct {
+	mu      sync.RWMutex
+	ttl     time.Duration
+	entries map[string]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	p       *Principal
+	expires time.Time
+}
+
+func newTokenCache(ttl time.Duration) *tokenCache {
+	return &tokenCache{ttl: ttl, entries: map[string]cachedPrincipal{}}
+}
+
+func (tc *tokenCache) get(key string) *Principal {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	e, ok := tc.entries[key]
+	if !ok || time.Now().After(e.expires) {
+		return nil
+	}
+	return e.p
+}
+
+func (tc *tokenCache) put(key string, p *Principal) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.entries) > 10000 {
+		clear(tc.entries)
+	}
+	tc.entries[key] = cachedPrincipal{p: p, expires: time.Now().Add(tc.ttl)}
+}
+
+func (tc *tokenCache) purge() {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	clear(tc.entries)
+}
+
+// authenticate resolves the bearer token into a Principal.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return errUnauthorized("send a token in the Authorization header: Bearer <token>")
+	}
+	p, err := s.lookupToken(c.UserContext(), strings.TrimSpace(token))
+	if err != nil {
+		return err
+	}
+	c.Locals(principalKey, p)
+	return c.Next()
+}
+
+func (s *Server) lookupToken(ctx context.Context, token string) (*Principal, error) {
+	hash := HashToken(token)
+	key := string(hash)
+	if p := s.tokens.get(key); p != nil {
+		return p, nil
+	}
+	var t schema.APIToken
+	err := s.db.NewSelect().Model(&t).Where("hash = ?", hash).Where("revoked_at IS NULL").Scan(ctx)
+	if err != nil {
+		if isNoRows(err) {
+			return nil, errUnauthorized("the token is not valid")
+		}
+		return nil, err
+	}
+	var person schema.Person
+	if err := s.db.NewSelect().Model(&person).Where("id = ?", t.PersonID).Scan(ctx); err != nil {
+		return nil, err
+	}
+	if !person.IsActive {
+		return nil, errUnauthorized("the token's person is deactivated")
+	}
+	p := &Principal{Person: person, TokenID: t.ID, Scopes: t.Scopes}
+	s.tokens.put(key, p)
+	return p, nil
+}
+
+// require rejects a request whose principal lacks a permission.
+func require(perm string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := principal(c)
+		if !p.can(perm) {
+			if slices.Contains(rolePerms[p.Person.Role], perm) {
+				return errForbidden("this token's scopes do not include %s", perm)
+			}
+			return errForbidden("the %s role does not allow %s", p.Person.Role, perm)
+		}
+		return c.Next()
+	}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// httpMetrics counts requests and observes their latency by route pattern (not raw path, so the
+// label set stays small).
+func httpMetrics(reg prometheus.Registerer) fiber.Handler {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_http_requests_total", Help: "HTTP requests by method, route and status.",
+	}, []string{"method", "route", "status"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "switchboard_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"})
+	reg.MustRegister(requests, latency)
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		status := c.Response().StatusCode()
+		if err != nil {
+			status = toAPIError(err).Status
+		}
+		route := c.Route().Path
+		requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
+		latency.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Lists page by cursor: ?limit=N&cursor=C, answered with {"data":[...],"next_cursor":"..."}
+// (next_cursor is null on the last page). A cursor is opaque to clients: the sort key and id of
+// the last item, base64-encoded.
+type cursor struct {
+	Value string `json:"v"`
+	ID    string `json:"id"`
+}
+
+type page[T any] struct {
+	Data       []T     `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+const defaultLimit, maxLimit = 25, 100
+
+func pageLimit(c *fiber.Ctx) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, errField("limit", "must be an integer from 1 to %d", maxLimit)
+	}
+	return n, nil
+}
+
+func pageCursor(c *fiber.Ctx) (*cursor, error) {
+	raw := c.Query("cursor")
+	if raw == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	cur := &cursor{}
+	if err != nil || json.Unmarshal(b, cur) != nil || cur.ID == "" {
+		return nil, errField("cursor", "is not a cursor this API issued; use next_cursor from the previous page")
+	}
+	return cur, nil
+}
+
+// makePage trims the one extra row fetched to learn whether another page follows.
+func makePage[T any](rows []T, limit int, key func(T) cursor) page[T] {
+	p := page[T]{Data: rows}
+	if p.Data == nil {
+		p.Data = []T{}
+	}
+	if len(rows) > limit {
+		p.Data = rows[:limit]
+		b, _ := json.Marshal(key(rows[limit-1]))
+		s := base64.RawURLEncoding.EncodeToString(b)
+		p.NextCursor = &s
+	}
+	return p
+}

@@ -1,0 +1,113 @@
+// Package api is Switchboard's REST API: fiber handlers, one file per resource, errors in one
+// envelope (errors.go), bearer-token auth (auth.go) and the OpenAPI document (openapi.yaml).
+package api
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/uptrace/bun"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+// Config is what the API needs to know beyond its dependencies.
+type Config struct {
+	TaskQueue      string
+	TemporalUIURL  string
+	Namespace      string
+	AutoCloseAfter time.Duration
+	BodyLimit      int
+	Urgencies      []string
+	// UpdateTimeout bounds how long a request waits for a ticket workflow to answer.
+	UpdateTimeout time.Duration
+}
+
+// DefaultConfig is the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{TaskQueue: workflows.DefaultTaskQueue, TemporalUIURL: "http://localhost:8233", Namespace: "default",
+		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
+		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second}
+}
+
+// Server holds the API's dependencies.
+type Server struct {
+	db       *bun.DB
+	temporal client.Client
+	cfg      Config
+	log      *slog.Logger
+	tokens   *tokenCache
+}
+
+// New builds the fiber app with every route. reg receives the HTTP metrics and is served on
+// /metrics with whatever else is registered there (nil: no metrics).
+func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *prometheus.Registry) *fiber.App {
+	s := &Server{db: db, temporal: tc, cfg: cfg, log: log, tokens: newTokenCache(10 * time.Second)}
+	app := fiber.New(fiber.Config{
+		ErrorHandler:          errorHandler(log),
+		BodyLimit:             cfg.BodyLimit,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          cfg.UpdateTimeout + 10*time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(recover.New())
+	if reg != nil {
+		app.Use(httpMetrics(reg))
+		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	}
+	app.Use(requestLog(log))
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", s.ready)
+	app.Get("/api/v1/openapi.json", serveOpenAPI)
+
+	v1 := app.Group("/api/v1", s.authenticate, s.idempotency)
+	s.personRoutes(v1)
+	s.teamRoutes(v1)
+	s.statusRoutes(v1)
+	s.ticketRoutes(v1)
+	app.Use(func(c *fiber.Ctx) error {
+		return errNotFound("no route for %s %s", c.Method(), c.Path())
+	})
+	return app
+}
+
+// ready reports whether PostgreSQL and Temporal answer.
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	checks := fiber.Map{"postgres": "ok", "temporal": "ok"}
+	ok := true
+	if err := s.db.PingContext(ctx); err != nil {
+		checks["postgres"], ok = err.Error(), false
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = err.Error(), false
+	}
+	if !ok {
+		c.Set(fiber.HeaderRetryAfter, "5")
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
+	}
+	return c.JSON(fiber.Map{"status": "ready", "checks": checks})
+}
+
+func requestLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		log.Debug("request", "method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
+			"duration", time.Since(start))
+		return err
+	}
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,600 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+func (s *Server) ticketRoutes(r fiber.Router) {
+	r.Post("/tickets", require(PermTicketsWrite), s.createTicket)
+	r.Get("/tickets", require(PermTicketsRead), s.listTickets)
+	r.Get("/tickets/:id", require(PermTicketsRead), s.getTicket)
+	r.Patch("/tickets/:id", require(PermTicketsWrite), staffOnly, s.patchTicket)
+	r.Post("/tickets/:id/assign", require(PermTicketsWrite), staffOnly, s.assignTicket)
+	r.Post("/tickets/:id/accept", require(PermTicketsWrite), staffOnly, s.acceptTicket)
+	r.Post("/tickets/:id/status", require(PermTicketsWrite), staffOnly, s.changeTicketStatus)
+	r.Post("/tickets/:id/actions", require(PermTicketsWrite), s.addTicketAction)
+	r.Post("/tickets/:id/reopen", require(PermTicketsWrite), s.reopenTicket)
+}
+
+func staffOnly(c *fiber.Ctx) error {
+	if principal(c).isCustomer() {
+		return errForbidden("customers cannot make this change")
+	}
+	return c.Next()
+}
+
+// --- responses
+
+type workflowRef struct {
+	ID    string `json:"id"`
+	RunID string `json:"runId"`
+	UIURL string `json:"uiUrl"`
+}
+
+type statusEntry struct {
+	schema.StatusChange
+	SecondsSpent int64 `json:"secondsSpent"`
+}
+
+type ownerEntry struct {
+	schema.OwnerChange
+	SecondsSpent int64 `json:"secondsSpent"`
+}
+
+type ticketSummary struct {
+	schema.Ticket
+	Workflow workflowRef `json:"workflow"`
+}
+
+type ticketView struct {
+	ticketSummary
+	Actions       []schema.Action `json:"actions"`
+	StatusHistory []statusEntry   `json:"statusHistory"`
+	OwnerHistory  []ownerEntry    `json:"ownerHistory"`
+}
+
+func (s *Server) workflowRef(t *schema.Ticket) workflowRef {
+	id := workflows.TicketWorkflowID(t.ID)
+	ref := workflowRef{ID: id, RunID: t.RunID}
+	ref.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(s.cfg.TemporalUIURL, "/"),
+		url.PathEscape(s.cfg.Namespace), url.PathEscape(id))
+	if t.RunID != "" {
+		ref.UIURL += "/" + t.RunID + "/history"
+	}
+	return ref
+}
+
+// spent is the time spent in a history entry, up to now for the open one.
+func spent(start time.Time, end *time.Time) int64 {
+	if end != nil {
+		return int64(end.Sub(start).Seconds())
+	}
+	return int64(time.Since(start).Seconds())
+}
+
+func (s *Server) view(d *schema.TicketDetail) ticketView {
+	v := ticketView{ticketSummary: ticketSummary{Ticket: d.Ticket, Workflow: s.workflowRef(&d.Ticket)},
+		Actions: orEmptyOf(d.Actions), StatusHistory: []statusEntry{}, OwnerHistory: []ownerEntry{}}
+	for _, h := range d.StatusHistory {
+		v.StatusHistory = append(v.StatusHistory, statusEntry{h, spent(h.StartedAt, h.EndedAt)})
+	}
+	for _, h := range d.OwnerHistory {
+		v.OwnerHistory = append(v.OwnerHistory, ownerEntry{h, spent(h.StartedAt, h.EndedAt)})
+	}
+	return v
+}
+
+func orEmptyOf[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// respondTicket answers with the ticket as stored, as the principal may see it.
+func (s *Server) respondTicket(c *fiber.Ctx, id int64, status int) error {
+	d, err := schema.LoadTicket(c.UserContext(), s.db, id, principal(c).isCustomer())
+	if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(s.view(d))
+}
+
+// --- visibility
+
+// visibleClients is the set of client ids whose tickets a customer sees: themselves and, when
+// allowed, their organization and its members. It is nil for staff, who see every ticket.
+func (s *Server) visibleClients(ctx context.Context, p *Principal) ([]string, error) {
+	if !p.isCustomer() {
+		return nil, nil
+	}
+	ids := []string{p.Person.ID}
+	if org := p.Person.OrganizationID; org != nil && p.Person.SeesOrgTickets {
+		var members []string
+		err := s.db.NewSelect().Model((*schema.Person)(nil)).Column("id").Where("organization_id = ?", *org).Scan(ctx, &members)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(append(ids, *org), members...)
+	}
+	return ids, nil
+}
+
+func canSee(t *schema.Ticket, clients []string) bool {
+	if clients == nil {
+		return true
+	}
+	if t.Type == "internal" {
+		return false
+	}
+	for _, c := range t.ClientIDs {
+		if contains(clients, c) {
+			return true
+		}
+	}
+	return false
+}
+
+func ticketID(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound("no ticket %q: ticket ids are positive integers", c.Params("id"))
+	}
+	return id, nil
+}
+
+// loadTicket reads the ticket row the request names, as a 404 when the principal may not see it
+// (a customer learns nothing of other customers' tickets).
+func (s *Server) loadTicket(c *fiber.Ctx) (*schema.Ticket, error) {
+	id, err := ticketID(c)
+	if err != nil {
+		return nil, err
+	}
+	ctx := c.UserContext()
+	var t schema.Ticket
+	if err := s.db.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, errNotFound("no ticket %d", id)
+		}
+		return nil, err
+	}
+	clients, err := s.visibleClients(ctx, principal(c))
+	if err != nil {
+		return nil, err
+	}
+	if !canSee(&t, clients) {
+		return nil, errNotFound("no ticket %d", id)
+	}
+	return &t, nil
+}
+
+func (s *Server) getTicket(c *fiber.Ctx) error {
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	return s.respondTicket(c, t.ID, fiber.StatusOK)
+}
+
+func actor(c *fiber.Ctx) workflows.Actor {
+	p := principal(c)
+	return workflows.Actor{ID: p.Person.ID, Role: p.Person.Role}
+}
+
+// --- create
+
+type ticketCreate struct {
+	Type         string         `json:"type" validate:"omitempty,oneof=public internal"`
+	Subject      string         `json:"subject" validate:"required,notblank,max=255"`
+	Description  string         `json:"description" validate:"max=65536"`
+	Category     string         `json:"category" validate:"max=100"`
+	Urgency      string         `json:"urgency" validate:"max=60"`
+	Status       string         `json:"status" validate:"max=60"`
+	Origin       int            `json:"origin"`
+	OwnerID      *string        `json:"ownerId" validate:"omitnil,max=64"`
+	TeamID       *string        `json:"teamId" validate:"omitnil,max=64"`
+	ClientIDs    []string       `json:"clientIds" validate:"max=50,dive,max=64"`
+	Tags         []string       `json:"tags" validate:"max=50,dive,notblank,max=50"`
+	CustomFields map[string]any `json:"customFields" validate:"max=100"`
+}
+
+func (s *Server) createTicket(c *fiber.Ctx) error {
+	var in ticketCreate
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	p := principal(c)
+	nt, err := s.resolveCreate(ctx, p, &in)
+	if err != nil {
+		return err
+	}
+	if nt.ID, err = schema.NextTicketID(ctx, s.db); err != nil {
+		return err
+	}
+	// Microseconds: what PostgreSQL keeps, so the row the API writes and the one the workflow
+	// writes are the same.
+	nt.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	st, wr := workflows.NewTicket(*nt)
+	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.TicketWorkflowID(nt.ID), TaskQueue: s.cfg.TaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true, EnableEagerStart: true,
+	}, workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter})
+	if err != nil {
+		return err
+	}
+	// The workflow exists now and persists the same write itself; writing it here as well gives
+	// the client read-your-writes at once. Whichever lands second is a no-op.
+	wr.Ticket.RunID = run.GetRunID()
+	if _, err := schema.SaveTicket(ctx, s.db, wr); err != nil {
+		s.log.Warn("ticket row left to its workflow", "ticket", nt.ID, "err", err)
+	}
+	d := &schema.TicketDetail{Ticket: wr.Ticket, Actions: wr.Actions, StatusHistory: wr.Statuses, OwnerHistory: wr.Owners}
+	if p.isCustomer() {
+		d.Actions = publicOnly(d.Actions)
+	}
+	return c.Status(fiber.StatusCreated).JSON(s.view(d))
+}
+
+func publicOnly(actions []schema.Action) []schema.Action {
+	out := []schema.Action{}
+	for _, a := range actions {
+		if a.Type == "public" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// resolveCreate checks a new ticket against configuration and people, filling the defaults.
+// Customers open public tickets for themselves and set nothing that is the agents' to decide.
+func (s *Server) resolveCreate(ctx context.Context, p *Principal, in *ticketCreate) (*workflows.CreateTicket, error) {
+	nt := &workflows.CreateTicket{Type: in.Type, Subject: strings.TrimSpace(in.Subject), Description: in.Description,
+		Category: in.Category, Urgency: in.Urgency, Status: in.Status, Origin: in.Origin, OwnerID: in.OwnerID,
+		TeamID: in.TeamID, ClientIDs: uniq(in.ClientIDs), Tags: uniq(in.Tags), CustomFields: in.CustomFields,
+		CreatedBy: p.Person.ID}
+	if nt.Type == "" {
+		nt.Type = "public"
+	}
+	if p.isCustomer() {
+		fields := map[string]string{}
+		for name, set := range map[string]bool{"ownerId": in.OwnerID != nil, "teamId": in.TeamID != nil,
+			"status": in.Status != "", "origin": in.Origin != 0, "clientIds": len(in.ClientIDs) > 0} {
+			if set {
+				fields[name] = "customers cannot set this field"
+			}
+		}
+		if nt.Type != "public" {
+			fields["type"] = "customers can only open public tickets"
+		}
+		if len(fields) > 0 {
+			return nil, errInvalid(fields)
+		}
+		nt.ClientIDs, nt.Origin = []string{p.Person.ID}, schema.OriginWebCustomer
+	}
+	if nt.Origin == 0 {
+		nt.Origin = schema.OriginAPI
+	}
+	if nt.Status == "" {
+		nt.Status = schema.BaseNew
+	}
+	fields := map[string]string{}
+	if !contains(schema.Origins, nt.Origin) {
+		fields["origin"] = fmt.Sprintf("unknown origin %d; allowed: %v", nt.Origin, schema.Origins)
+	}
+	if nt.Urgency != "" && !contains(s.cfg.Urgencies, nt.Urgency) {
+		fields["urgency"] = "must be one of: " + strings.Join(s.cfg.Urgencies, ", ")
+	}
+	st, err := s.loadStatus(ctx, nt.Status)
+	switch {
+	case err != nil && toAPIError(err).Status == fiber.StatusNotFound:
+		fields["status"] = fmt.Sprintf("no status named %q", nt.Status)
+	case err != nil:
+		return nil, err
+	case !st.IsActive:
+		fields["status"] = fmt.Sprintf("status %q is deactivated", nt.Status)
+	case workflows.IsTerminal(st.BaseStatus):
+		fields["status"] = "a ticket cannot be created closed or canceled"
+	default:
+		nt.BaseStatus = st.BaseStatus
+	}
+	if err := s.checkClients(ctx, nt.ClientIDs, fields); err != nil {
+		return nil, err
+	}
+	if err := s.checkOwnerTeam(ctx, nt.OwnerID, nt.TeamID, fields); err != nil {
+		return nil, err
+	}
+	if len(fields) > 0 {
+		return nil, errInvalid(fields)
+	}
+	nt.OwnerID, nt.TeamID = nilIfEmptyPtr(nt.OwnerID), nilIfEmptyPtr(nt.TeamID)
+	return nt, nil
+}
+
+func nilIfEmptyPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	return nilIfEmpty(*s)
+}
+
+// checkClients records in fields every client id that is not an active person or organization.
+func (s *Server) checkClients(ctx context.Context, ids []string, fields map[string]string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var found []schema.Person
+	if err := s.db.NewSelect().Model(&found).Column("id", "kind", "is_active").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		key := "clientIds[" + itoa(i) + "]"
+		var p *schema.Person
+		for j := range found {
+			if found[j].ID == id {
+				p = &found[j]
+			}
+		}
+		switch {
+		case p == nil:
+			fields[key] = "no person with id " + id
+		case !p.IsActive:
+			fields[key] = "person " + id + " is deactivated"
+		case p.Kind == "department":
+			fields[key] = "a department cannot be a client"
+		}
+	}
+	return nil
+}
+
+// checkOwnerTeam records in fields what is wrong with an owner and team: the owner must be an
+// active agent, the team active, and the owner a member of the team when both are given. An
+// empty string means "none".
+func (s *Server) checkOwnerTeam(ctx context.Context, owner, team *string, fields map[string]string) error {
+	if owner != nil && *owner != "" {
+		if err := s.checkAgents(ctx, "ownerId", []string{*owner}); err != nil {
+			e := toAPIError(err)
+			if e.Fields == nil {
+				return err
+			}
+			fields["ownerId"] = e.Fields["ownerId[0]"]
+		}
+	}
+	if team == nil || *team == "" {
+		return nil
+	}
+	t, err := s.loadTeam(ctx, *team)
+	switch {
+	case err != nil && toAPIError(err).Status == fiber.StatusNotFound:
+		fields["teamId"] = "no team with id " + *team
+	case err != nil:
+		return err
+	case !t.IsActive:
+		fields["teamId"] = "team " + *team + " is deactivated"
+	case owner != nil && *owner != "" && fields["ownerId"] == "" && !contains(t.MemberIDs, *owner):
+		fields["ownerId"] = fmt.Sprintf("agent %s is not a member of team %s", *owner, t.Name)
+	}
+	return nil
+}
+
+// --- changes through the ticket workflow
+
+// update sends a change to the ticket's workflow and answers with the ticket afterwards. A
+// rejected change maps to 409 or 422 and leaves no trace in the workflow's history.
+func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg any) error {
+	if workflows.IsTerminal(t.BaseStatus) {
+		return errConflict("ticket %d is %s; reopen it first", t.ID, t.BaseStatus)
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.UpdateTimeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.TicketWorkflowID(t.ID), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: s.updateID(c),
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		return err
+	}
+	return s.respondTicket(c, t.ID, fiber.StatusOK)
+}
+
+// updateID ties a workflow update to the request's Idempotency-Key, so a retry after a timeout
+// joins the update already under way instead of applying the change twice.
+func (s *Server) updateID(c *fiber.Ctx) string {
+	if k := c.Get("Idempotency-Key"); k != "" {
+		return principal(c).Person.ID + "/" + k
+	}
+	return ""
+}
+
+type assignInput struct {
+	OwnerID *string `json:"ownerId" validate:"omitnil,max=64"`
+	TeamID  *string `json:"teamId" validate:"omitnil,max=64"`
+}
+
+func (s *Server) assignTicket(c *fiber.Ctx) error {
+	var in assignInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.OwnerID == nil && in.TeamID == nil {
+		return errInvalid(map[string]string{"ownerId": "give ownerId, teamId or both (\"\" clears one)"})
+	}
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	team := in.TeamID
+	if team == nil {
+		team = t.TeamID // a new owner must belong to the team the ticket stays with
+	}
+	if err := s.checkOwnerTeam(c.UserContext(), in.OwnerID, team, fields); err != nil {
+		return err
+	}
+	if len(fields) > 0 {
+		return errInvalid(fields)
+	}
+	return s.update(c, t, workflows.UpdateAssign, workflows.AssignInput{Actor: actor(c), OwnerID: in.OwnerID, TeamID: in.TeamID})
+}
+
+func (s *Server) acceptTicket(c *fiber.Ctx) error {
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	return s.update(c, t, workflows.UpdateAccept, workflows.AcceptInput{Actor: actor(c)})
+}
+
+type statusInput struct {
+	Status        string `json:"status" validate:"required,max=60"`
+	Justification string `json:"justification" validate:"max=2000"`
+}
+
+func (s *Server) changeTicketStatus(c *fiber.Ctx) error {
+	var in statusInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.loadStatus(c.UserContext(), in.Status)
+	if err != nil {
+		if toAPIError(err).Status == fiber.StatusNotFound {
+			return errField("status", "no status named %q", in.Status)
+		}
+		return err
+	}
+	if !st.IsActive {
+		return errField("status", "status %q is deactivated", in.Status)
+	}
+	return s.update(c, t, workflows.UpdateChangeStatus, workflows.ChangeStatusInput{Actor: actor(c), Status: st.Name,
+		BaseStatus: st.BaseStatus, RequiresJustification: st.RequiresJustification, Justification: in.Justification})
+}
+
+type actionInput struct {
+	Type   string `json:"type" validate:"required,oneof=public internal"`
+	Body   string `json:"body" validate:"required,notblank,max=65536"`
+	Origin int    `json:"origin"`
+}
+
+func (s *Server) addTicketAction(c *fiber.Ctx) error {
+	var in actionInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	p := principal(c)
+	if in.Origin == 0 {
+		in.Origin = schema.OriginAPI
+		if p.isCustomer() {
+			in.Origin = schema.OriginWebCustomer
+		}
+	}
+	if !contains(schema.Origins, in.Origin) {
+		return errField("origin", "unknown origin %d; allowed: %v", in.Origin, schema.Origins)
+	}
+	if p.isCustomer() && in.Type != "public" {
+		return errField("type", "customers can only add public replies")
+	}
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	if p.isCustomer() && t.BaseStatus == schema.BaseClosed {
+		return errConflict("ticket %d is closed; open a new ticket", t.ID)
+	}
+	return s.update(c, t, workflows.UpdateAddAction, workflows.AddActionInput{Actor: actor(c), Type: in.Type, Body: in.Body, Origin: in.Origin})
+}
+
+type ticketPatch struct {
+	Subject      *string        `json:"subject" validate:"omitnil,notblank,max=255"`
+	Category     *string        `json:"category" validate:"omitnil,max=100"`
+	Urgency      *string        `json:"urgency" validate:"omitnil,max=60"`
+	Type         *string        `json:"type" validate:"omitnil,oneof=public internal"`
+	Tags         *[]string      `json:"tags" validate:"omitnil,max=50,dive,notblank,max=50"`
+	CustomFields map[string]any `json:"customFields" validate:"max=100"`
+}
+
+func (s *Server) patchTicket(c *fiber.Ctx) error {
+	var in ticketPatch
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.Urgency != nil && *in.Urgency != "" && !contains(s.cfg.Urgencies, *in.Urgency) {
+		return errField("urgency", "must be one of: %s", strings.Join(s.cfg.Urgencies, ", "))
+	}
+	if in.Tags != nil {
+		tags := uniq(*in.Tags)
+		in.Tags = &tags
+	}
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	return s.update(c, t, workflows.UpdateSetFields, workflows.SetFieldsInput{Actor: actor(c), Subject: in.Subject,
+		Category: in.Category, Urgency: in.Urgency, Type: in.Type, Tags: in.Tags, CustomFields: in.CustomFields})
+}
+
+// reopenTicket reopens a resolved ticket through its running workflow, or a closed or canceled
+// one by starting a new run with the same ID together with the Reopen update.
+func (s *Server) reopenTicket(c *fiber.Ctx) error {
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	in := workflows.ReopenInput{Actor: actor(c)}
+	if !workflows.IsTerminal(t.BaseStatus) {
+		return s.update(c, t, workflows.UpdateReopen, in)
+	}
+	if p.isCustomer() {
+		return errConflict("ticket %d is %s; customers can reopen only resolved tickets", t.ID, t.BaseStatus)
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.UpdateTimeout)
+	defer cancel()
+	d, err := schema.LoadTicket(ctx, s.db, t.ID, false)
+	if err != nil {
+		return err
+	}
+	state := workflows.TicketState{Ticket: d.Ticket}
+	if n := len(d.StatusHistory); n > 0 {
+		state.Status = d.StatusHistory[n-1]
+	}
+	if n := len(d.OwnerHistory); n > 0 {
+		state.Owner = d.OwnerHistory[n-1]
+	}
+	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: workflows.TicketWorkflowID(t.ID), TaskQueue: s.cfg.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, workflows.TicketWorkflowType, workflows.TicketInput{State: state, AwaitReopen: true, AutoCloseAfter: s.cfg.AutoCloseAfter})
+	h, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateReopen, Args: []any{in},
+			WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: s.updateID(c)},
+	})
+	if err != nil {
+		return err
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		return err
+	}
+	return s.respondTicket(c, t.ID, fiber.StatusOK)
+}

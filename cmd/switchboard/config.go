@@ -1,0 +1,212 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+// Config is read from the environment at start; every bad value is reported, each with what is
+// allowed, before anything runs.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalUIURL     string
+	HTTPAddr          string
+	AdminToken        string
+	TaskQueue         string
+	AutoCloseAfter    time.Duration
+	ShutdownTimeout   time.Duration
+	BodyLimit         int
+	Urgencies         []string
+	LogLevel          slog.Level
+	LogFormat         string
+	WorkflowPollers   int
+	ActivityPollers   int
+	MaxConcurrent     int
+}
+
+// envDefaults are the values used when a variable is unset or empty.
+var envDefaults = map[string]string{
+	"SWITCHBOARD_DATABASE_URL":     "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
+	"TEMPORAL_ADDRESS":             "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":           "default",
+	"SWITCHBOARD_TEMPORAL_UI_URL":  "http://localhost:8233",
+	"SWITCHBOARD_HTTP_ADDR":        ":8080",
+	"SWITCHBOARD_TASK_QUEUE":       workflows.DefaultTaskQueue,
+	"SWITCHBOARD_AUTO_CLOSE_AFTER": "7d",
+	"SWITCHBOARD_SHUTDOWN_TIMEOUT": "30s",
+	"SWITCHBOARD_BODY_LIMIT":       "1MiB",
+	"SWITCHBOARD_URGENCIES":        "Low,Medium,High,Urgent",
+	"SWITCHBOARD_LOG_LEVEL":        "info",
+	"SWITCHBOARD_LOG_FORMAT":       "json",
+	"SWITCHBOARD_WORKFLOW_POLLERS": "8",
+	"SWITCHBOARD_ACTIVITY_POLLERS": "4",
+	"SWITCHBOARD_MAX_CONCURRENT":   "256",
+	"SWITCHBOARD_ADMIN_TOKEN":      "",
+}
+
+// LoadConfig reads the configuration through getenv (os.Getenv in the binary).
+func LoadConfig(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		DatabaseURL:       p.url("SWITCHBOARD_DATABASE_URL", "postgres", "postgresql"),
+		TemporalAddress:   p.hostPort("TEMPORAL_ADDRESS", true),
+		TemporalNamespace: p.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalUIURL:     p.url("SWITCHBOARD_TEMPORAL_UI_URL", "http", "https"),
+		HTTPAddr:          p.hostPort("SWITCHBOARD_HTTP_ADDR", false),
+		AdminToken:        p.adminToken("SWITCHBOARD_ADMIN_TOKEN"),
+		TaskQueue:         p.nonEmpty("SWITCHBOARD_TASK_QUEUE"),
+		AutoCloseAfter:    p.duration("SWITCHBOARD_AUTO_CLOSE_AFTER"),
+		ShutdownTimeout:   p.duration("SWITCHBOARD_SHUTDOWN_TIMEOUT"),
+		BodyLimit:         p.size("SWITCHBOARD_BODY_LIMIT"),
+		Urgencies:         p.list("SWITCHBOARD_URGENCIES"),
+		LogLevel:          p.level("SWITCHBOARD_LOG_LEVEL"),
+		LogFormat:         p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
+		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
+		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
+		MaxConcurrent:     p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
+	}
+	return c, errors.Join(p.errs...)
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) get(name string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return envDefaults[name]
+}
+
+func (p *parser) fail(name, v, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s=%q: %s", name, v, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) nonEmpty(name string) string {
+	v := p.get(name)
+	if v == "" {
+		p.fail(name, v, "must not be empty")
+	}
+	return v
+}
+
+func (p *parser) url(name string, schemes ...string) string {
+	v := p.get(name)
+	u, err := url.Parse(v)
+	if err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
+		p.fail(name, v, "must be a URL starting with %s://host", strings.Join(schemes, ":// or "))
+	}
+	return v
+}
+
+// hostPort checks host:port; needHost says whether the host may be left out (":8080").
+func (p *parser) hostPort(name string, needHost bool) string {
+	v := p.get(name)
+	host, port, err := net.SplitHostPort(v)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || n < 0 || n > 65535 || (needHost && host == "") {
+		want := "host:port, e.g. 127.0.0.1:7233"
+		if !needHost {
+			want = "[host]:port, e.g. :8080"
+		}
+		p.fail(name, v, "must be %s", want)
+	}
+	return v
+}
+
+func (p *parser) adminToken(name string) string {
+	v := p.get(name)
+	if v != "" && (len(v) < 20 || strings.ContainsAny(v, " \t\n")) {
+		p.fail(name, "(hidden)", "must be at least 20 characters with no spaces (or unset)")
+	}
+	return v
+}
+
+// duration accepts Go durations (90m, 168h) and whole days (7d).
+func (p *parser) duration(name string) time.Duration {
+	v := p.get(name)
+	d, err := parseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, v, "must be a positive duration such as 30s, 90m, 168h or 7d")
+	}
+	return d
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(v)
+}
+
+// size accepts bytes or a number with KiB/MiB.
+func (p *parser) size(name string) int {
+	v := p.get(name)
+	mult := 1
+	num := v
+	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20} {
+		if s, ok := strings.CutSuffix(v, suffix); ok {
+			num, mult = s, m
+		}
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || n <= 0 || n*mult > 64<<20 {
+		p.fail(name, v, "must be a size from 1 byte to 64MiB, e.g. 1048576, 512KiB or 1MiB")
+		return 0
+	}
+	return n * mult
+}
+
+func (p *parser) list(name string) []string {
+	v := p.get(name)
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" || slices.Contains(out, s) {
+			p.fail(name, v, "must be a comma-separated list of distinct, non-empty names")
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (p *parser) level(name string) slog.Level {
+	v := p.get(name)
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.fail(name, v, "must be one of debug, info, warn, error")
+	}
+	return l
+}
+
+func (p *parser) oneOf(name string, allowed ...string) string {
+	v := p.get(name)
+	if !slices.Contains(allowed, v) {
+		p.fail(name, v, "must be one of %s", strings.Join(allowed, ", "))
+	}
+	return v
+}
+
+func (p *parser) intRange(name string, lo, hi int) int {
+	v := p.get(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, v, "must be an integer from %d to %d", lo, hi)
+	}
+	return n
+}

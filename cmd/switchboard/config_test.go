@@ -1,0 +1,65 @@
+package main
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable", c.DatabaseURL)
+	require.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
+	require.Equal(t, ":8080", c.HTTPAddr)
+	require.Equal(t, 7*24*time.Hour, c.AutoCloseAfter)
+	require.Equal(t, 1<<20, c.BodyLimit)
+	require.Equal(t, []string{"Low", "Medium", "High", "Urgent"}, c.Urgencies)
+	require.Equal(t, slog.LevelInfo, c.LogLevel)
+}
+
+func TestValues(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{
+		"SWITCHBOARD_AUTO_CLOSE_AFTER": "90m", "SWITCHBOARD_BODY_LIMIT": "512KiB",
+		"SWITCHBOARD_LOG_LEVEL": "debug", "SWITCHBOARD_URGENCIES": "P1, P2",
+		"SWITCHBOARD_ADMIN_TOKEN": "sb_0123456789abcdefghijkl",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 90*time.Minute, c.AutoCloseAfter)
+	require.Equal(t, 512<<10, c.BodyLimit)
+	require.Equal(t, slog.LevelDebug, c.LogLevel)
+	require.Equal(t, []string{"P1", "P2"}, c.Urgencies)
+}
+
+// Every bad value is reported at once, each naming the variable and what it accepts.
+func TestEveryBadValueIsNamed(t *testing.T) {
+	bad := map[string]string{
+		"SWITCHBOARD_DATABASE_URL":     "mysql://x/y",
+		"TEMPORAL_ADDRESS":             "nohostport",
+		"SWITCHBOARD_TEMPORAL_UI_URL":  "localhost:8233",
+		"SWITCHBOARD_HTTP_ADDR":        "8080",
+		"SWITCHBOARD_ADMIN_TOKEN":      "short",
+		"SWITCHBOARD_AUTO_CLOSE_AFTER": "-5m",
+		"SWITCHBOARD_SHUTDOWN_TIMEOUT": "soon",
+		"SWITCHBOARD_BODY_LIMIT":       "1GiB",
+		"SWITCHBOARD_URGENCIES":        "Low,,High",
+		"SWITCHBOARD_LOG_LEVEL":        "loud",
+		"SWITCHBOARD_LOG_FORMAT":       "xml",
+		"SWITCHBOARD_WORKFLOW_POLLERS": "1",
+		"SWITCHBOARD_MAX_CONCURRENT":   "lots",
+	}
+	_, err := LoadConfig(env(bad))
+	require.Error(t, err)
+	msg := err.Error()
+	for name := range bad {
+		require.Contains(t, msg, name+"=", "the error names %s", name)
+	}
+	require.Equal(t, len(bad), len(strings.Split(msg, "\n")), "one line per bad value")
+	require.NotContains(t, msg, "short", "the admin token is never echoed")
+	require.Contains(t, msg, "must be a positive duration such as 30s, 90m, 168h or 7d")
+}
