@@ -37,7 +37,7 @@ func (s *Server) listTickets(c *fiber.Ctx) error {
 	if order != "asc" && order != "desc" {
 		return errField("order", "must be asc or desc")
 	}
-	q := s.db.NewSelect().Model((*schema.Ticket)(nil)).Limit(int64(limit + 1)).
+	q := s.db.NewSelect().Model((*schema.Ticket)(nil)).Limit(int64(limit+1)).
 		OrderExpr("? "+order+", id "+order, bun.Ident(column))
 	if cur != nil {
 		if err := pageAfter(q, column, order, cur); err != nil {
