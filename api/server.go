@@ -56,6 +56,7 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 		ErrorHandler:          errorHandler(log),
 		BodyLimit:             cfg.BodyLimit,
 		DisableStartupMessage: true,
+		UnescapePath:          true, // status names in paths carry spaces (%20)
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          cfg.UpdateTimeout + 10*time.Second,
 		IdleTimeout:           2 * time.Minute,
