@@ -421,3 +421,19 @@ func eventually(t *testing.T, within time.Duration, f func() bool, msg string) {
 	}
 	t.Fatalf("not within %s: %s", within, msg)
 }
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return u
+}
+
+func httpGet(u string) (string, error) {
+	res, err := http.Get(u)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(b), err
+}
