@@ -229,10 +229,8 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 	// writes are the same.
 	nt.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	st, wr := workflows.NewTicket(*nt)
-	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.TicketWorkflowID(nt.ID), TaskQueue: s.cfg.TaskQueue,
-		WorkflowExecutionErrorWhenAlreadyStarted: true, EnableEagerStart: true,
-	}, workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter})
+	run, err := s.temporal.ExecuteWorkflow(ctx, workflows.TicketStartOptions(st.Ticket, s.cfg.TaskQueue),
+		workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/switchboardhq/switchboard/workflows"
 )
@@ -54,10 +55,19 @@ func TestTicketLifecycle(t *testing.T) {
 	firstRun := tk.Workflow.RunID
 	require.Equal(t, tk.ID, s.ticket(t, p.customerTok, tk.ID).ID, "readable at once")
 
-	// An agent accepts it: owner and InAttendance.
+	sa := s.searchAttributes(t, tk.ID)
+	require.Equal(t, tk.ID, sa["TicketId"])
+	require.Equal(t, "New", sa["BaseStatus"])
+	require.Equal(t, "High", sa["Urgency"])
+	require.NotContains(t, sa, "OwnerId", "no owner yet")
+
+	// An agent accepts it: owner and InAttendance, visible to operators too.
 	tk = decodeTicket(t, s.post(t, p.agentTok, tk.ID, "accept", nil).expect(200))
 	require.Equal(t, p.agent, *tk.OwnerID)
 	require.Equal(t, "InAttendance", tk.BaseStatus)
+	sa = s.searchAttributes(t, tk.ID)
+	require.Equal(t, p.agent, sa["OwnerId"])
+	require.Equal(t, "InAttendance", sa["TicketStatus"])
 
 	// A note and a reply; the customer sees the reply but never the note.
 	s.post(t, p.agentTok, tk.ID, "actions", map[string]any{"type": "internal", "body": "Call facilities"}).expect(200)
@@ -125,6 +135,23 @@ func TestTicketLifecycle(t *testing.T) {
 	eventually(t, 10*time.Second, func() bool {
 		return s.workflowStatus(t, tk.ID, tk.Workflow.RunID) == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, "canceled ticket's run ends")
+}
+
+// searchAttributes is what an operator sees on the ticket's workflow in the Temporal UI.
+func (s *stack) searchAttributes(t *testing.T, id int64) map[string]any {
+	t.Helper()
+	d, err := s.tc.DescribeWorkflowExecution(context.Background(), workflows.TicketWorkflowID(id), "")
+	require.NoError(t, err)
+	out := map[string]any{}
+	for name, p := range d.WorkflowExecutionInfo.GetSearchAttributes().GetIndexedFields() {
+		var v any
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
+		if f, ok := v.(float64); ok {
+			v = int64(f)
+		}
+		out[name] = v
+	}
+	return out
 }
 
 func decodeTicket(t *testing.T, r *resp) ticket {

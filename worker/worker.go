@@ -27,6 +27,12 @@ func DefaultOptions() Options {
 		MaxConcurrentWorkflows: 256, MaxConcurrentActivites: 256}
 }
 
+// WithTaskQueue returns the options for another task queue.
+func (o Options) WithTaskQueue(q string) Options {
+	o.TaskQueue = q
+	return o
+}
+
 // New builds a worker with every workflow and activity registered.
 func New(c client.Client, acts *activities.Activities, o Options) worker.Worker {
 	w := worker.New(c, o.TaskQueue, worker.Options{

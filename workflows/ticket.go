@@ -16,6 +16,10 @@ import (
 // resolved ticket closes by itself after AutoCloseAfter; Closed and Canceled end the run.
 func Ticket(ctx workflow.Context, in TicketInput) (schema.Ticket, error) {
 	w := &ticketWorkflow{in: in, st: in.State}
+	if in.Pending != nil {
+		// A new ticket's starter set its search attributes (TicketStartOptions).
+		w.lastSA = searchAttributeValues(in.State.Ticket)
+	}
 	if err := w.setup(ctx); err != nil {
 		return schema.Ticket{}, err
 	}
@@ -165,24 +169,18 @@ func (w *ticketWorkflow) persist(ctx workflow.Context, wr schema.TicketWrite) er
 	return w.upsertSearchAttributes(ctx)
 }
 
+// upsertSearchAttributes publishes the ticket's searchable fields when they changed.
 func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
-	t := w.st.Ticket
-	current := []any{t.ID, t.Status, t.BaseStatus, t.Urgency, deref(t.OwnerID), deref(t.TeamID)}
+	current := searchAttributeValues(w.st.Ticket)
 	if slices.Equal(current, w.lastSA) {
 		return nil
 	}
 	w.lastSA = current
-	return workflow.UpsertTypedSearchAttributes(ctx,
-		SATicketID.ValueSet(t.ID), SATicketStatus.ValueSet(t.Status), SABaseStatus.ValueSet(t.BaseStatus),
-		keywordOrUnset(SAUrgency, t.Urgency), keywordOrUnset(SAOwnerID, deref(t.OwnerID)),
-		keywordOrUnset(SATeamID, deref(t.TeamID)))
+	return workflow.UpsertTypedSearchAttributes(ctx, searchAttributeUpdates(w.st.Ticket)...)
 }
 
-func keywordOrUnset(k temporal.SearchAttributeKeyKeyword, v string) temporal.SearchAttributeUpdate {
-	if v == "" {
-		return k.ValueUnset()
-	}
-	return k.ValueSet(v)
+func searchAttributeValues(t schema.Ticket) []any {
+	return []any{t.ID, t.Status, t.BaseStatus, t.Urgency, deref(t.OwnerID), deref(t.TeamID)}
 }
 
 func deref(s *string) string {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchboardhq/switchboard/schema"
@@ -56,6 +57,33 @@ var (
 var SearchAttributeTypes = map[string]string{
 	"TicketId": "Int", "TicketStatus": "Keyword", "BaseStatus": "Keyword", "Urgency": "Keyword",
 	"OwnerId": "Keyword", "TeamId": "Keyword", "SlaDue": "Datetime",
+}
+
+// TicketStartOptions starts a new ticket's workflow: refused when one with the ID runs already,
+// eagerly executed by a worker in the same process when there is one, with the search
+// attributes set from the start (so the first workflow task need not upsert them).
+func TicketStartOptions(t schema.Ticket, taskQueue string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID: TicketWorkflowID(t.ID), TaskQueue: taskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true, EnableEagerStart: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchAttributeUpdates(t)...),
+	}
+}
+
+// searchAttributeUpdates is the ticket's search attributes; empty keywords are unset.
+func searchAttributeUpdates(t schema.Ticket) []temporal.SearchAttributeUpdate {
+	return []temporal.SearchAttributeUpdate{
+		SATicketID.ValueSet(t.ID), SATicketStatus.ValueSet(t.Status), SABaseStatus.ValueSet(t.BaseStatus),
+		keywordOrUnset(SAUrgency, t.Urgency), keywordOrUnset(SAOwnerID, deref(t.OwnerID)),
+		keywordOrUnset(SATeamID, deref(t.TeamID)),
+	}
+}
+
+func keywordOrUnset(k temporal.SearchAttributeKeyKeyword, v string) temporal.SearchAttributeUpdate {
+	if v == "" {
+		return k.ValueUnset()
+	}
+	return k.ValueSet(v)
 }
 
 // TicketWorkflowID is the readable workflow ID of a ticket: ticket/123.

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks, against a private Temporal dev server (SQLite file, WAL) and the
+# local PostgreSQL, each printing its results next to a baseline measured in the same run.
+# Extra arguments go to `go run ./bench` (see `go run ./bench -h`).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mkdir -p .data
+
+# shellcheck source=scripts/services.sh
+source "$ROOT/scripts/services.sh"
+start_services
+
+printf '\n==> Go benchmarks (go test -bench)\n'
+go test -run '^$' -bench . -benchmem ./...
+
+printf '\n==> service benchmarks (go run ./bench)\n'
+go run ./bench "$@"
