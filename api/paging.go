@@ -23,6 +23,16 @@ type page[T any] struct {
 
 const defaultLimit, maxLimit = 25, 100
 
+// pageParams reads limit and cursor.
+func pageParams(c *fiber.Ctx) (int, *cursor, error) {
+	limit, err := pageLimit(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	cur, err := pageCursor(c)
+	return limit, cur, err
+}
+
 func pageLimit(c *fiber.Ctx) (int, error) {
 	raw := c.Query("limit")
 	if raw == "" {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -174,7 +173,7 @@ func (s *Server) checkRef(ctx context.Context, id, kind string) string {
 	var p schema.Person
 	err := s.db.NewSelect().Model(&p).Column("kind", "is_active").Where("id = ?", id).Scan(ctx)
 	switch {
-	case err == sql.ErrNoRows:
+	case isNoRows(err):
 		return "no person with id " + id
 	case err != nil:
 		return "could not be checked: " + err.Error()
@@ -187,14 +186,7 @@ func (s *Server) checkRef(ctx context.Context, id, kind string) string {
 }
 
 func (s *Server) loadPerson(ctx context.Context, id string) (*schema.Person, error) {
-	var p schema.Person
-	if err := s.db.NewSelect().Model(&p).Where("id = ?", id).Scan(ctx); err != nil {
-		if isNoRows(err) {
-			return nil, errNotFound("no person with id %s", id)
-		}
-		return nil, err
-	}
-	return &p, nil
+	return findOne[schema.Person](ctx, s.db, "id", id, "no person with id %s", id)
 }
 
 func (s *Server) getPerson(c *fiber.Ctx) error {
@@ -265,11 +257,7 @@ func (s *Server) deactivatePerson(c *fiber.Ctx) error {
 }
 
 func (s *Server) listPersons(c *fiber.Ctx) error {
-	limit, err := pageLimit(c)
-	if err != nil {
-		return err
-	}
-	cur, err := pageCursor(c)
+	limit, cur, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -112,3 +112,15 @@ func requestLog(log *slog.Logger) fiber.Handler {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// findOne reads the row whose column equals value, or answers 404 with the message given.
+func findOne[T any](ctx context.Context, db bun.IDB, column string, value any, notFound string, args ...any) (*T, error) {
+	row := new(T)
+	if err := db.NewSelect().Model(row).Where("? = ?", bun.Ident(column), value).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, errNotFound(notFound, args...)
+		}
+		return nil, err
+	}
+	return row, nil
+}

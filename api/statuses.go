@@ -60,14 +60,7 @@ func (s *Server) createStatus(c *fiber.Ctx) error {
 }
 
 func (s *Server) loadStatus(ctx context.Context, name string) (*schema.Status, error) {
-	var st schema.Status
-	if err := s.db.NewSelect().Model(&st).Where("name = ?", name).Scan(ctx); err != nil {
-		if isNoRows(err) {
-			return nil, errNotFound("no status named %q", name)
-		}
-		return nil, err
-	}
-	return &st, nil
+	return findOne[schema.Status](ctx, s.db, "name", name, "no status named %q", name)
 }
 
 func (s *Server) getStatus(c *fiber.Ctx) error {
@@ -118,11 +111,7 @@ func (s *Server) changeStatusConfig(c *fiber.Ctx, in statusUpdate, action string
 }
 
 func (s *Server) listStatuses(c *fiber.Ctx) error {
-	limit, err := pageLimit(c)
-	if err != nil {
-		return err
-	}
-	cur, err := pageCursor(c)
+	limit, cur, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -145,17 +145,14 @@ func uniq(s []string) []string {
 }
 
 func (s *Server) loadTeam(ctx context.Context, id string) (*schema.Team, error) {
-	var t schema.Team
-	if err := s.db.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx); err != nil {
-		if isNoRows(err) {
-			return nil, errNotFound("no team with id %s", id)
-		}
+	t, err := findOne[schema.Team](ctx, s.db, "id", id, "no team with id %s", id)
+	if err != nil {
 		return nil, err
 	}
 	t.MemberIDs = []string{}
-	err := s.db.NewSelect().Model((*schema.TeamMember)(nil)).Column("person_id").Where("team_id = ?", id).
+	err = s.db.NewSelect().Model((*schema.TeamMember)(nil)).Column("person_id").Where("team_id = ?", id).
 		Order("person_id").Scan(ctx, &t.MemberIDs)
-	return &t, err
+	return t, err
 }
 
 func (s *Server) getTeam(c *fiber.Ctx) error {
@@ -167,11 +164,7 @@ func (s *Server) getTeam(c *fiber.Ctx) error {
 }
 
 func (s *Server) listTeams(c *fiber.Ctx) error {
-	limit, err := pageLimit(c)
-	if err != nil {
-		return err
-	}
-	cur, err := pageCursor(c)
+	limit, cur, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -164,21 +164,18 @@ func (s *Server) loadTicket(c *fiber.Ctx) (*schema.Ticket, error) {
 		return nil, err
 	}
 	ctx := c.UserContext()
-	var t schema.Ticket
-	if err := s.db.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx); err != nil {
-		if isNoRows(err) {
-			return nil, errNotFound("no ticket %d", id)
-		}
+	t, err := findOne[schema.Ticket](ctx, s.db, "id", id, "no ticket %d", id)
+	if err != nil {
 		return nil, err
 	}
 	clients, err := s.visibleClients(ctx, principal(c))
 	if err != nil {
 		return nil, err
 	}
-	if !canSee(&t, clients) {
+	if !canSee(t, clients) {
 		return nil, errNotFound("no ticket %d", id)
 	}
-	return &t, nil
+	return t, nil
 }
 
 func (s *Server) getTicket(c *fiber.Ctx) error {

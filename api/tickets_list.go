@@ -20,11 +20,7 @@ var ticketSorts = map[string]string{"id": "id", "createdAt": "created_at", "upda
 // q (text in the subject), createdFrom/createdTo, updatedFrom/updatedTo (RFC 3339),
 // sort (id|createdAt|updatedAt), order (asc|desc), limit, cursor.
 func (s *Server) listTickets(c *fiber.Ctx) error {
-	limit, err := pageLimit(c)
-	if err != nil {
-		return err
-	}
-	cur, err := pageCursor(c)
+	limit, cur, err := pageParams(c)
 	if err != nil {
 		return err
 	}

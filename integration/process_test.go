@@ -125,8 +125,14 @@ func TestWorkerKilledMidway(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]*resp, 2)
 	wg.Add(2)
-	go func() { defer wg.Done(); results[0] = s.post(t, p.agentTok, a.ID, "actions", map[string]any{"type": "public", "body": "while down"}) }()
-	go func() { defer wg.Done(); results[1] = s.post(t, p.agentTok, b.ID, "assign", map[string]any{"ownerId": p.agent}) }()
+	go func() {
+		defer wg.Done()
+		results[0] = s.post(t, p.agentTok, a.ID, "actions", map[string]any{"type": "public", "body": "while down"})
+	}()
+	go func() {
+		defer wg.Done()
+		results[1] = s.post(t, p.agentTok, b.ID, "assign", map[string]any{"ownerId": p.agent})
+	}()
 	time.Sleep(3 * time.Second)
 	require.Equal(t, "Resolved", s.ticket(t, p.agentTok, c.ID).BaseStatus, "no worker, no close yet")
 
