@@ -169,8 +169,8 @@ func (s *Server) lookupToken(ctx context.Context, token string) (*Principal, err
 	return p, nil
 }
 
-// require rejects a request whose principal lacks a permission.
-func require(perm string) fiber.Handler {
+// requirePerm rejects a request whose principal lacks a permission.
+func requirePerm(perm string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := principal(c)
 		if !p.can(perm) {

@@ -15,11 +15,11 @@ import (
 )
 
 func (s *Server) personRoutes(r fiber.Router) {
-	r.Post("/persons", require(PermPeopleWrite), s.createPerson)
-	r.Get("/persons", require(PermPeopleRead), s.listPersons)
-	r.Get("/persons/:id", require(PermPeopleRead), s.getPerson)
-	r.Patch("/persons/:id", require(PermPeopleWrite), s.updatePerson)
-	r.Delete("/persons/:id", require(PermPeopleWrite), s.deactivatePerson)
+	r.Post("/persons", requirePerm(PermPeopleWrite), s.createPerson)
+	r.Get("/persons", requirePerm(PermPeopleRead), s.listPersons)
+	r.Get("/persons/:id", requirePerm(PermPeopleRead), s.getPerson)
+	r.Patch("/persons/:id", requirePerm(PermPeopleWrite), s.updatePerson)
+	r.Delete("/persons/:id", requirePerm(PermPeopleWrite), s.deactivatePerson)
 	r.Post("/persons/:id/tokens", s.createPersonToken)
 }
 

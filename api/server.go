@@ -30,13 +30,15 @@ type Config struct {
 	Urgencies      []string
 	// UpdateTimeout bounds how long a request waits for a ticket workflow to answer.
 	UpdateTimeout time.Duration
+	// RateLimit is how many requests a token may make per minute (0: unlimited).
+	RateLimit int
 }
 
 // DefaultConfig is the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{TaskQueue: workflows.DefaultTaskQueue, TemporalUIURL: "http://localhost:8233", Namespace: "default",
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
-		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second}
+		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200}
 }
 
 // Server holds the API's dependencies.
@@ -71,7 +73,7 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	app.Get("/readyz", s.ready)
 	app.Get("/api/v1/openapi.json", serveOpenAPI)
 
-	v1 := app.Group("/api/v1", s.authenticate, s.idempotency)
+	v1 := app.Group("/api/v1", s.authenticate, rateLimit(cfg.RateLimit), s.idempotency)
 	s.personRoutes(v1)
 	s.teamRoutes(v1)
 	s.statusRoutes(v1)

@@ -12,11 +12,11 @@ import (
 )
 
 func (s *Server) statusRoutes(r fiber.Router) {
-	r.Post("/statuses", require(PermConfigWrite), s.createStatus)
-	r.Get("/statuses", require(PermTicketsRead), s.listStatuses)
-	r.Get("/statuses/:name", require(PermTicketsRead), s.getStatus)
-	r.Patch("/statuses/:name", require(PermConfigWrite), s.updateStatus)
-	r.Delete("/statuses/:name", require(PermConfigWrite), s.deactivateStatus)
+	r.Post("/statuses", requirePerm(PermConfigWrite), s.createStatus)
+	r.Get("/statuses", requirePerm(PermTicketsRead), s.listStatuses)
+	r.Get("/statuses/:name", requirePerm(PermTicketsRead), s.getStatus)
+	r.Patch("/statuses/:name", requirePerm(PermConfigWrite), s.updateStatus)
+	r.Delete("/statuses/:name", requirePerm(PermConfigWrite), s.deactivateStatus)
 }
 
 type statusCreate struct {

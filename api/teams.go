@@ -14,11 +14,11 @@ import (
 )
 
 func (s *Server) teamRoutes(r fiber.Router) {
-	r.Post("/teams", require(PermConfigWrite), s.createTeam)
-	r.Get("/teams", require(PermConfigRead), s.listTeams)
-	r.Get("/teams/:id", require(PermConfigRead), s.getTeam)
-	r.Patch("/teams/:id", require(PermConfigWrite), s.updateTeam)
-	r.Delete("/teams/:id", require(PermConfigWrite), s.deactivateTeam)
+	r.Post("/teams", requirePerm(PermConfigWrite), s.createTeam)
+	r.Get("/teams", requirePerm(PermConfigRead), s.listTeams)
+	r.Get("/teams/:id", requirePerm(PermConfigRead), s.getTeam)
+	r.Patch("/teams/:id", requirePerm(PermConfigWrite), s.updateTeam)
+	r.Delete("/teams/:id", requirePerm(PermConfigWrite), s.deactivateTeam)
 }
 
 type teamInput struct {

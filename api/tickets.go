@@ -18,15 +18,15 @@ import (
 )
 
 func (s *Server) ticketRoutes(r fiber.Router) {
-	r.Post("/tickets", require(PermTicketsWrite), s.createTicket)
-	r.Get("/tickets", require(PermTicketsRead), s.listTickets)
-	r.Get("/tickets/:id", require(PermTicketsRead), s.getTicket)
-	r.Patch("/tickets/:id", require(PermTicketsWrite), staffOnly, s.patchTicket)
-	r.Post("/tickets/:id/assign", require(PermTicketsWrite), staffOnly, s.assignTicket)
-	r.Post("/tickets/:id/accept", require(PermTicketsWrite), staffOnly, s.acceptTicket)
-	r.Post("/tickets/:id/status", require(PermTicketsWrite), staffOnly, s.changeTicketStatus)
-	r.Post("/tickets/:id/actions", require(PermTicketsWrite), s.addTicketAction)
-	r.Post("/tickets/:id/reopen", require(PermTicketsWrite), s.reopenTicket)
+	r.Post("/tickets", requirePerm(PermTicketsWrite), s.createTicket)
+	r.Get("/tickets", requirePerm(PermTicketsRead), s.listTickets)
+	r.Get("/tickets/:id", requirePerm(PermTicketsRead), s.getTicket)
+	r.Patch("/tickets/:id", requirePerm(PermTicketsWrite), staffOnly, s.patchTicket)
+	r.Post("/tickets/:id/assign", requirePerm(PermTicketsWrite), staffOnly, s.assignTicket)
+	r.Post("/tickets/:id/accept", requirePerm(PermTicketsWrite), staffOnly, s.acceptTicket)
+	r.Post("/tickets/:id/status", requirePerm(PermTicketsWrite), staffOnly, s.changeTicketStatus)
+	r.Post("/tickets/:id/actions", requirePerm(PermTicketsWrite), s.addTicketAction)
+	r.Post("/tickets/:id/reopen", requirePerm(PermTicketsWrite), s.reopenTicket)
 }
 
 func staffOnly(c *fiber.Ctx) error {

@@ -3,8 +3,11 @@ package integration
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboardhq/switchboard/api"
 )
 
 // Customers see and act only on public tickets where they (or, when allowed, their
@@ -93,4 +96,21 @@ func TestRolesAndScopes(t *testing.T) {
 	s.call(t, p.agent2Tok, "GET", "/api/v1/tickets", nil).expectError(401, "unauthorized")
 	s.call(t, "", "GET", "/api/v1/tickets", nil).expectError(401, "unauthorized")
 	s.call(t, "sb_nope", "GET", "/api/v1/tickets", nil).expectError(401, "unauthorized")
+}
+
+// A token past its per-minute allowance gets 429 with Retry-After; other tokens are unaffected.
+func TestRateLimit(t *testing.T) {
+	s := newStack(t, stackOptions{worker: false, autoClose: time.Hour, rateLimit: 5})
+	defer s.close()
+	for range 5 {
+		s.call(t, s.admin, "GET", "/api/v1/statuses", nil).expect(200)
+	}
+	r := s.call(t, s.admin, "GET", "/api/v1/statuses", nil)
+	r.expectError(429, "rate_limited")
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+
+	other := api.NewToken()
+	_, err := api.EnsureAdmin(t.Context(), s.db, other)
+	require.NoError(t, err)
+	s.call(t, other, "GET", "/api/v1/statuses", nil).expect(200)
 }

@@ -100,6 +100,7 @@ type stackOptions struct {
 	taskQueue string
 	dbURL     string // an existing database (default: a new one)
 	temporal  string // a Temporal address (default: the test server)
+	rateLimit int    // requests per token per minute (default: the API's default)
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -141,6 +142,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	cfg := api.DefaultConfig()
 	cfg.TaskQueue, cfg.AutoCloseAfter, cfg.UpdateTimeout = s.taskQueue, o.autoClose, 20*time.Second
+	if o.rateLimit > 0 {
+		cfg.RateLimit = o.rateLimit
+	}
 	app := api.New(s.db, s.tc, cfg, quietLogger(), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -324,6 +324,11 @@ func TestBinary(t *testing.T) {
 		require.NoError(t, err, string(out))
 	}
 
+	tc := exec.Command(bin, "token", "create", "--person", "admin@switchboard.local", "--name", "cli", "--scopes", "tickets:read")
+	tc.Env = append(os.Environ(), env...)
+	cliToken, err := tc.Output()
+	require.NoError(t, err)
+
 	p := startProc(t, env, "serve")
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	other := &stack{base: base, router: openAPIRouter(t, base)}
@@ -336,6 +341,9 @@ func TestBinary(t *testing.T) {
 	}, "serve listens")
 	eventually(t, 30*time.Second, func() bool { return other.call(t, "", "GET", "/readyz", nil).status == 200 }, "serve is ready")
 	other.call(t, s.admin, "POST", "/api/v1/tickets", map[string]any{"subject": "Through the binary"}).expect(201)
+	minted := strings.TrimSpace(string(cliToken))
+	other.call(t, minted, "GET", "/api/v1/tickets", nil).expect(200)
+	other.call(t, minted, "POST", "/api/v1/tickets", map[string]any{"subject": "x"}).expectError(403, "forbidden")
 
 	metrics := scrape(t, base+"/metrics")
 	require.Contains(t, metrics, `switchboard_http_requests_total{method="POST",route="/api/v1/tickets",status="201"} 1`)

@@ -30,6 +30,7 @@ type Config struct {
 	Urgencies         []string
 	LogLevel          slog.Level
 	LogFormat         string
+	RateLimit         int
 	WorkflowPollers   int
 	ActivityPollers   int
 	MaxConcurrent     int
@@ -53,6 +54,7 @@ var envDefaults = map[string]string{
 	"SWITCHBOARD_ACTIVITY_POLLERS": "4",
 	"SWITCHBOARD_MAX_CONCURRENT":   "256",
 	"SWITCHBOARD_ADMIN_TOKEN":      "",
+	"SWITCHBOARD_RATE_LIMIT":       "1200",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
@@ -72,6 +74,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Urgencies:         p.list("SWITCHBOARD_URGENCIES"),
 		LogLevel:          p.level("SWITCHBOARD_LOG_LEVEL"),
 		LogFormat:         p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
+		RateLimit:         p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
 		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
 		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
 		MaxConcurrent:     p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
