@@ -78,6 +78,7 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	s.teamRoutes(v1)
 	s.statusRoutes(v1)
 	s.ticketRoutes(v1)
+	s.calendarRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
