@@ -6,23 +6,31 @@ import (
 	"context"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 
 	"github.com/uptrace/bun"
 
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/workflows"
 )
 
 // Activities carries the dependencies activities need. Register a *Activities with the worker;
 // every exported method is an activity named after it.
 type Activities struct {
 	DB *bun.DB
+	// Temporal lets activities send updates to other workflows (a call adding to its ticket).
+	Temporal client.Client
 }
 
 // PersistTicket writes one change of a ticket. It is safe to run twice: a write that is not newer
 // than the stored row changes nothing.
 func (a *Activities) PersistTicket(ctx context.Context, w schema.TicketWrite) error {
+	// The ticket's own workflow stamps its run; a parent writing the creation on its behalf
+	// (a call) passes the child's run ID in the write.
 	if activity.IsActivity(ctx) {
-		w.Ticket.RunID = activity.GetInfo(ctx).WorkflowExecution.RunID
+		if run := activity.GetInfo(ctx).WorkflowExecution; run.ID == workflows.TicketWorkflowID(w.Ticket.ID) {
+			w.Ticket.RunID = run.RunID
+		}
 	}
 	_, err := schema.SaveTicket(ctx, a.DB, w)
 	return err

@@ -132,6 +132,9 @@ func (tc *tokenCache) purge() {
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	token, ok := strings.CutPrefix(h, "Bearer ")
+	if h == "" && c.Path() == "/api/v1/stream" {
+		token, ok = c.Query("token"), true // EventSource cannot send headers
+	}
 	if !ok || strings.TrimSpace(token) == "" {
 		return errUnauthorized("send a token in the Authorization header: Bearer <token>")
 	}

@@ -1,6 +1,185 @@
 package api
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
 
-// calendarRoutes is written by the calendars work (see internal/calendar).
-func (s *Server) calendarRoutes(r fiber.Router) {}
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/switchboardhq/switchboard/internal/calendar"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+func (s *Server) calendarRoutes(r fiber.Router) {
+	r.Post("/calendars", requirePerm(PermConfigWrite), s.createCalendar)
+	r.Get("/calendars", requirePerm(PermConfigRead), s.listCalendars)
+	r.Get("/calendars/:id", requirePerm(PermConfigRead), s.getCalendar)
+	r.Patch("/calendars/:id", requirePerm(PermConfigWrite), s.updateCalendar)
+	r.Delete("/calendars/:id", requirePerm(PermConfigWrite), s.deleteCalendar)
+}
+
+// calendarInput is the body of create and update. The schedule (timezone, week, holidays) is
+// checked as a whole by calendar.Spec.Validate, whose field paths (week.monday[1],
+// holidays[0].date) are the 422's fields.
+type calendarInput struct {
+	Name     *string                         `json:"name" validate:"omitnil,notblank,max=100"`
+	Timezone *string                         `json:"timezone"`
+	Week     *map[string][]calendar.Interval `json:"week"`
+	Holidays *[]calendar.Holiday             `json:"holidays"`
+}
+
+func (s *Server) createCalendar(c *fiber.Ctx) error {
+	var in calendarInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.Name == nil {
+		return errField("name", "is required")
+	}
+	now := time.Now().UTC()
+	cal := schema.Calendar{ID: uuid.Must(uuid.NewV7()).String(), CreatedAt: now, UpdatedAt: now}
+	return s.saveCalendar(c, &cal, nil, in, "create", fiber.StatusCreated)
+}
+
+func (s *Server) updateCalendar(c *fiber.Ctx) error {
+	var in calendarInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	before, err := s.loadCalendar(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	cal := *before
+	cal.UpdatedAt = time.Now().UTC()
+	return s.saveCalendar(c, &cal, before, in, "update", fiber.StatusOK)
+}
+
+// saveCalendar applies the input, validates the resulting schedule as a whole and writes the
+// calendar and the audit entry in one transaction.
+func (s *Server) saveCalendar(c *fiber.Ctx, cal, before *schema.Calendar, in calendarInput, action string, status int) error {
+	if in.Name != nil {
+		cal.Name = strings.TrimSpace(*in.Name)
+	}
+	set(&cal.Timezone, in.Timezone)
+	set(&cal.Week, in.Week)
+	set(&cal.Holidays, in.Holidays)
+	normalizeCalendar(cal)
+	if fields := cal.Spec().Validate(); len(fields) > 0 {
+		return errInvalid(fields)
+	}
+	err := s.db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(cal).On("CONFLICT (id) DO UPDATE").
+			Set("name = EXCLUDED.name, timezone = EXCLUDED.timezone, week = EXCLUDED.week, holidays = EXCLUDED.holidays, updated_at = EXCLUDED.updated_at").
+			Exec(ctx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, principal(c).Person.ID, "calendar", cal.ID, action, before, cal)
+	})
+	if err != nil {
+		if e := toAPIError(err); e.Status == fiber.StatusConflict {
+			return errConflict("a calendar named %q exists already", cal.Name)
+		}
+		return err
+	}
+	return c.Status(status).JSON(cal)
+}
+
+// normalizeCalendar makes absent lists empty, so the calendar always answers with an object
+// and arrays, never null.
+func normalizeCalendar(cal *schema.Calendar) {
+	if cal.Week == nil {
+		cal.Week = map[string][]calendar.Interval{}
+	}
+	for day, ivs := range cal.Week {
+		if ivs == nil {
+			cal.Week[day] = []calendar.Interval{}
+		}
+	}
+	if cal.Holidays == nil {
+		cal.Holidays = []calendar.Holiday{}
+	}
+}
+
+var errCalendarInUse = errConflict("calendar is used by a call group; point the call group at another calendar first")
+
+// deleteCalendar removes a calendar. One that a call group refers to stays (409): checked by a
+// query when the call_groups table exists, and by the foreign key on call_groups.calendar_id,
+// when there is one, against a call group created meanwhile.
+func (s *Server) deleteCalendar(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	before, err := s.loadCalendar(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var used bool
+		if err := tx.NewRaw("SELECT to_regclass('call_groups') IS NOT NULL").Scan(ctx, &used); err != nil {
+			return err
+		}
+		if used {
+			if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM call_groups WHERE calendar_id = ?)", before.ID).Scan(ctx, &used); err != nil {
+				return err
+			}
+		}
+		if used {
+			return errCalendarInUse
+		}
+		if _, err := tx.NewDelete().Model((*schema.Calendar)(nil)).Where("id = ?", before.ID).Exec(ctx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, principal(c).Person.ID, "calendar", before.ID, "delete", before, nil)
+	})
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) && pgErr.Field('C') == "23503" {
+		return errCalendarInUse
+	}
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) loadCalendar(ctx context.Context, id string) (*schema.Calendar, error) {
+	cal, err := findOne[schema.Calendar](ctx, s.db, "id", id, "no calendar with id %s", id)
+	if err != nil {
+		return nil, err
+	}
+	normalizeCalendar(cal)
+	return cal, nil
+}
+
+func (s *Server) getCalendar(c *fiber.Ctx) error {
+	cal, err := s.loadCalendar(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(cal)
+}
+
+func (s *Server) listCalendars(c *fiber.Ctx) error {
+	limit, cur, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := s.db.NewSelect().Model((*schema.Calendar)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
+	if cur != nil {
+		q = q.Where("id > ?", cur.ID)
+	}
+	if v := c.Query("q"); v != "" {
+		q = q.Where("name ILIKE ?", "%"+escapeLike(v)+"%")
+	}
+	var rows []schema.Calendar
+	if err := q.Scan(c.UserContext(), &rows); err != nil {
+		return err
+	}
+	for i := range rows {
+		normalizeCalendar(&rows[i])
+	}
+	return c.JSON(makePage(rows, limit, func(cal schema.Calendar) cursor { return cursor{ID: cal.ID} }))
+}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
 
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -32,13 +34,16 @@ type Config struct {
 	UpdateTimeout time.Duration
 	// RateLimit is how many requests a token may make per minute (0: unlimited).
 	RateLimit int
+	// CallNoEndAfter ends a phone call that never gets an end callback.
+	CallNoEndAfter time.Duration
 }
 
 // DefaultConfig is the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{TaskQueue: workflows.DefaultTaskQueue, TemporalUIURL: "http://localhost:8233", Namespace: "default",
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
-		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200}
+		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
+		CallNoEndAfter: workflows.DefaultNoEndAfter}
 }
 
 // Server holds the API's dependencies.
@@ -48,12 +53,15 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	tokens   *tokenCache
+	hub      *events.Hub
+	shutdown chan struct{} // closed when the app shuts down; ends event streams
 }
 
 // New builds the fiber app with every route. reg receives the HTTP metrics and is served on
 // /metrics with whatever else is registered there (nil: no metrics).
-func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *prometheus.Registry) *fiber.App {
-	s := &Server{db: db, temporal: tc, cfg: cfg, log: log, tokens: newTokenCache(10 * time.Second)}
+func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *prometheus.Registry) *App {
+	s := &Server{db: db, temporal: tc, cfg: cfg, log: log, tokens: newTokenCache(10 * time.Second),
+		hub: events.NewHub(), shutdown: make(chan struct{})}
 	app := fiber.New(fiber.Config{
 		ErrorHandler:          errorHandler(log),
 		BodyLimit:             cfg.BodyLimit,
@@ -62,8 +70,19 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          cfg.UpdateTimeout + 10*time.Second,
 		IdleTimeout:           2 * time.Minute,
+		// PBXs send recording links of up to 8 KiB in the query string.
+		ReadBufferSize: 16 << 10,
 	})
 	app.Use(recover.New())
+	a := &App{App: app, stop: func() {}}
+	if db != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		go s.hub.Run(ctx, db, log)
+		a.stop = sync.OnceFunc(func() {
+			cancel()
+			close(s.shutdown)
+		})
+	}
 	if reg != nil {
 		app.Use(httpMetrics(reg))
 		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
@@ -73,16 +92,40 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	app.Get("/readyz", s.ready)
 	app.Get("/api/v1/openapi.json", serveOpenAPI)
 
+	s.telephonyRoutes(app)
 	v1 := app.Group("/api/v1", s.authenticate, rateLimit(cfg.RateLimit), s.idempotency)
 	s.personRoutes(v1)
 	s.teamRoutes(v1)
 	s.statusRoutes(v1)
 	s.ticketRoutes(v1)
 	s.calendarRoutes(v1)
+	s.callGroupRoutes(v1)
+	s.agentRoutes(v1)
+	s.callRoutes(v1)
+	s.streamRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
-	return app
+	return a
+}
+
+// App is the fiber app; shutting it down first ends the event streams, which would otherwise
+// hold the shutdown until its timeout.
+type App struct {
+	*fiber.App
+	stop func()
+}
+
+// Shutdown stops the app at once, ending streams first.
+func (a *App) Shutdown() error {
+	a.stop()
+	return a.App.Shutdown()
+}
+
+// ShutdownWithTimeout lets in-flight requests finish for up to d, ending streams first.
+func (a *App) ShutdownWithTimeout(d time.Duration) error {
+	a.stop()
+	return a.App.ShutdownWithTimeout(d)
 }
 
 // ready reports whether PostgreSQL and Temporal answer.

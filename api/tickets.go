@@ -67,12 +67,16 @@ type ticketView struct {
 }
 
 func (s *Server) workflowRef(t *schema.Ticket) workflowRef {
-	id := workflows.TicketWorkflowID(t.ID)
-	ref := workflowRef{ID: id, RunID: t.RunID}
+	return s.workflowLink(workflows.TicketWorkflowID(t.ID), t.RunID)
+}
+
+// workflowLink points into the Temporal UI: at the run when it is known, else at the workflow.
+func (s *Server) workflowLink(id, runID string) workflowRef {
+	ref := workflowRef{ID: id, RunID: runID}
 	ref.UIURL = fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(s.cfg.TemporalUIURL, "/"),
 		url.PathEscape(s.cfg.Namespace), url.PathEscape(id))
-	if t.RunID != "" {
-		ref.UIURL += "/" + t.RunID + "/history"
+	if runID != "" {
+		ref.UIURL += "/" + runID + "/history"
 	}
 	return ref
 }

@@ -6,6 +6,10 @@
 // same Temporal server, run by the same worker, at the same concurrency. Both sides pay for the
 // workflow's first task, so the ratio is the cost of Switchboard's own work per ticket.
 // Target: ratio >= 0.6 at 32 clients.
+//
+// received-call: asterisk_receivedCall latency while 50 simulated calls run at once (each rings,
+// is put through or abandoned, talks, ends, and starts over), next to a plain PostgreSQL round
+// trip (SELECT 1) at the same concurrency. Target: p99 under 100 ms.
 package main
 
 import (
@@ -13,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -37,11 +42,13 @@ import (
 )
 
 func main() {
-	clients := flag.Int("clients", 32, "concurrent clients")
+	clients := flag.Int("clients", 32, "ticket-create: concurrent clients")
 	duration := flag.Duration("duration", 8*time.Second, "measuring time per round and side")
-	rounds := flag.Int("rounds", 2, "alternating rounds of baseline and API")
+	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
+	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
+	only := flag.String("only", "", "run one benchmark: ticket-create or received-call")
 	flag.Parse()
-	if err := run(*clients, *duration, *rounds); err != nil {
+	if err := run(*clients, *duration, *rounds, *calls, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -116,7 +123,7 @@ func measure(n int, d time.Duration, op func() error) result {
 	return res
 }
 
-func run(clients int, d time.Duration, rounds int) error {
+func run(clients int, d time.Duration, rounds, calls int, only string) error {
 	temporalAddr, serverURL := os.Getenv("SWITCHBOARD_TEST_TEMPORAL_ADDRESS"), os.Getenv("SWITCHBOARD_TEST_DATABASE_URL")
 	if temporalAddr == "" || serverURL == "" {
 		return fmt.Errorf("SWITCHBOARD_TEST_TEMPORAL_ADDRESS and SWITCHBOARD_TEST_DATABASE_URL must be set: run `make bench`")
@@ -157,7 +164,7 @@ func run(clients int, d time.Duration, rounds int) error {
 	}
 	defer tc.Close()
 	queue := "bench-" + randomHex()
-	w := worker.New(tc, &activities.Activities{DB: db}, worker.DefaultOptions().WithTaskQueue(queue))
+	w := worker.New(tc, &activities.Activities{DB: db, Temporal: tc}, worker.DefaultOptions().WithTaskQueue(queue))
 	w.RegisterWorkflowWithOptions(Empty, workflow.RegisterOptions{Name: "BenchEmpty"})
 	if err := w.Start(); err != nil {
 		return err
@@ -173,8 +180,17 @@ func run(clients int, d time.Duration, rounds int) error {
 	}
 	go func() { _ = app.Listener(ln) }()
 	defer app.Shutdown()
-	base := "http://" + ln.Addr().String() + "/api/v1/tickets"
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}, Timeout: 30 * time.Second}
+	root := "http://" + ln.Addr().String()
+	base := root + "/api/v1/tickets"
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, calls) * 2}, Timeout: 30 * time.Second}
+	if only == "" || only == "received-call" {
+		if err := benchReceivedCall(ctx, db, hc, root, token, calls, d); err != nil {
+			return err
+		}
+	}
+	if only != "" && only != "ticket-create" {
+		return nil
+	}
 
 	body := []byte(`{"subject":"Benchmark ticket","description":"Measured creation","urgency":"Medium","tags":["bench"]}`)
 	createTicket := func() error {
@@ -223,3 +239,26 @@ func run(clients int, d time.Duration, rounds int) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func apiCall(hc *http.Client, root, token, method, path string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, _ := http.NewRequest(method, root+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, data)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}

@@ -136,7 +136,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s.tc, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: quietLogger()})
 	require.NoError(t, err)
 	if o.worker {
-		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db}, worker.Options{TaskQueue: s.taskQueue,
+		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc}, worker.Options{TaskQueue: s.taskQueue,
 			WorkflowPollers: 4, ActivityPollers: 2, MaxConcurrentWorkflows: 64, MaxConcurrentActivites: 64})
 		require.NoError(t, s.worker.Start())
 	}

@@ -152,10 +152,19 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, check func() error, mutate 
 	return nil
 }
 
-// persist writes through a local activity that retries until PostgreSQL takes the write: the
-// change is already decided, so it must not be lost, and the write is idempotent.
+// persist writes the change and publishes the searchable fields.
 func (w *ticketWorkflow) persist(ctx workflow.Context, wr schema.TicketWrite) error {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+	if err := persistTicket(ctx, wr); err != nil {
+		return err
+	}
+	return w.upsertSearchAttributes(ctx)
+}
+
+// projectionCtx runs quick projection writes as local activities that retry until PostgreSQL
+// takes the write: the change is decided already, so it must not be lost, and writes are
+// idempotent.
+func projectionCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    100 * time.Millisecond,
@@ -163,10 +172,10 @@ func (w *ticketWorkflow) persist(ctx workflow.Context, wr schema.TicketWrite) er
 			MaximumInterval:    30 * time.Second,
 		},
 	})
-	if err := workflow.ExecuteLocalActivity(lctx, ActivityPersistTicket, wr).Get(ctx, nil); err != nil {
-		return err
-	}
-	return w.upsertSearchAttributes(ctx)
+}
+
+func persistTicket(ctx workflow.Context, wr schema.TicketWrite) error {
+	return workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityPersistTicket, wr).Get(ctx, nil)
 }
 
 // upsertSearchAttributes publishes the ticket's searchable fields when they changed.

@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/uber-go/tally/v4"
@@ -190,7 +189,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, withAPI, withWorke
 	return shutdown(app, cfg.ShutdownTimeout)
 }
 
-func shutdown(app *fiber.App, timeout time.Duration) error {
+func shutdown(app *api.App, timeout time.Duration) error {
 	return app.ShutdownWithTimeout(timeout)
 }
 
@@ -200,7 +199,7 @@ func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Cl
 		ActivityPollers: cfg.ActivityPollers, MaxConcurrentWorkflows: cfg.MaxConcurrent, MaxConcurrentActivites: cfg.MaxConcurrent}
 	var w sdkworker.Worker
 	err := retry(ctx, log, "start the worker", func() error {
-		w = worker.New(tc, &activities.Activities{DB: db}, opts)
+		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc}, opts)
 		return w.Start()
 	})
 	return w, err

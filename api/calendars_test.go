@@ -1,0 +1,76 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/internal/calendar"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// TestOpenAPICalendarSchemas checks the calendar answers against the document's schemas.
+func TestOpenAPICalendarSchemas(t *testing.T) {
+	doc, err := LoadOpenAPI()
+	if err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	now := time.Date(2026, 11, 21, 9, 0, 0, 123456000, time.UTC)
+	cur := "eyJpZCI6IjEifQ"
+	empty := schema.Calendar{ID: "cal-1", Name: "Closed", Timezone: "UTC", CreatedAt: now, UpdatedAt: now}
+	normalizeCalendar(&empty)
+	full := schema.Calendar{ID: "cal-2", Name: "Office", Timezone: "America/Sao_Paulo",
+		Week: map[string][]calendar.Interval{
+			"monday":   {{Start: "09:00", End: "12:00"}, {Start: "13:00", End: "18:00"}},
+			"friday":   {{Start: "22:00", End: "02:00"}},
+			"saturday": {{Start: "10:00", End: "24:00"}},
+			"sunday":   nil,
+		},
+		Holidays:  []calendar.Holiday{{Date: "2026-12-25", Name: "Christmas", Recurring: true}, {Date: "2026-11-20"}},
+		CreatedAt: now, UpdatedAt: now}
+	normalizeCalendar(&full)
+	if f := full.Spec().Validate(); len(f) > 0 {
+		t.Fatalf("fixture is invalid: %v", f)
+	}
+	cases := []struct {
+		schema string
+		value  any
+	}{
+		{"Calendar", empty},
+		{"Calendar", full},
+		{"CalendarPage", makePage([]schema.Calendar{empty, full}, 1, func(c schema.Calendar) cursor { return cursor{ID: c.ID} })},
+		{"CalendarPage", page[schema.Calendar]{Data: []schema.Calendar{full}, NextCursor: &cur}},
+		{"CalendarPage", makePage([]schema.Calendar(nil), 25, func(c schema.Calendar) cursor { return cursor{ID: c.ID} })},
+		{"CalendarCreate", map[string]any{"name": "Office", "timezone": "UTC", "week": full.Week, "holidays": full.Holidays}},
+		{"CalendarUpdate", map[string]any{"week": map[string]any{}}},
+	}
+	for _, tc := range cases {
+		ref := doc.Components.Schemas[tc.schema]
+		if ref == nil || ref.Value == nil {
+			t.Errorf("no schema %s", tc.schema)
+			continue
+		}
+		b, err := json.Marshal(tc.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := ref.Value.VisitJSON(v); err != nil {
+			t.Errorf("%s does not match %s: %v", b, tc.schema, err)
+		}
+		for _, p := range unlisted(ref.Value, v, tc.schema) {
+			t.Errorf("%s: property %s is not in the schema", tc.schema, p)
+		}
+	}
+	// The document's interval patterns refuse what calendar.Spec.Validate refuses.
+	interval := doc.Components.Schemas["CalendarInterval"].Value
+	for _, bad := range []map[string]any{{"start": "24:00", "end": "10:00"}, {"start": "9:00", "end": "10:00"},
+		{"start": "09:00", "end": "24:01"}, {"start": "09:00"}} {
+		if interval.VisitJSON(bad) == nil {
+			t.Errorf("CalendarInterval accepts %v", bad)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+func (s *Server) callGroupRoutes(r fiber.Router) {
+	r.Post("/call-groups", requirePerm(PermConfigWrite), s.createCallGroup)
+	r.Get("/call-groups", requirePerm(PermConfigRead), s.listCallGroups)
+	r.Get("/call-groups/:id", requirePerm(PermConfigRead), s.getCallGroup)
+	r.Patch("/call-groups/:id", requirePerm(PermConfigWrite), s.updateCallGroup)
+	r.Delete("/call-groups/:id", requirePerm(PermConfigWrite), s.deactivateCallGroup)
+}
+
+type callMemberInput struct {
+	AgentID   string `json:"agentId" validate:"required,max=64"`
+	Extension string `json:"extension" validate:"required,notblank,max=128"`
+}
+
+type callGroupInput struct {
+	QueueID    *int64             `json:"queueId" validate:"omitnil,gte=0,lte=9999999999"`
+	Name       *string            `json:"name" validate:"omitnil,notblank,max=100"`
+	CalendarID *string            `json:"calendarId" validate:"omitnil,max=64"`
+	Members    *[]callMemberInput `json:"members" validate:"omitnil,max=200,dive"`
+	IsActive   *bool              `json:"isActive"`
+}
+
+func (s *Server) createCallGroup(c *fiber.Ctx) error {
+	var in callGroupInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	if in.QueueID == nil {
+		fields["queueId"] = "is required: the queue id the PBX sends"
+	}
+	if in.Name == nil {
+		fields["name"] = "is required"
+	}
+	if len(fields) > 0 {
+		return errInvalid(fields)
+	}
+	now := time.Now().UTC()
+	g := schema.CallGroup{ID: uuid.Must(uuid.NewV7()).String(), IsActive: true, Members: []schema.CallMember{}, CreatedAt: now, UpdatedAt: now}
+	return s.saveCallGroup(c, &g, nil, in, "create", fiber.StatusCreated)
+}
+
+func (s *Server) updateCallGroup(c *fiber.Ctx) error {
+	var in callGroupInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	before, err := s.loadCallGroup(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	g := *before
+	g.UpdatedAt = time.Now().UTC()
+	return s.saveCallGroup(c, &g, before, in, "update", fiber.StatusOK)
+}
+
+func (s *Server) deactivateCallGroup(c *fiber.Ctx) error {
+	before, err := s.loadCallGroup(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	off := false
+	g := *before
+	g.UpdatedAt = time.Now().UTC()
+	return s.saveCallGroup(c, &g, before, callGroupInput{IsActive: &off}, "deactivate", fiber.StatusOK)
+}
+
+// saveCallGroup applies the input, checks members (active agents, each agent and extension
+// once) and the calendar, and writes the group with its audit entry.
+func (s *Server) saveCallGroup(c *fiber.Ctx, g *schema.CallGroup, before *schema.CallGroup, in callGroupInput, action string, status int) error {
+	ctx := c.UserContext()
+	set(&g.QueueID, in.QueueID)
+	set(&g.IsActive, in.IsActive)
+	if in.Name != nil {
+		g.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.CalendarID != nil {
+		g.CalendarID = nilIfEmpty(*in.CalendarID)
+	}
+	fields := map[string]string{}
+	if in.Members != nil {
+		g.Members = []schema.CallMember{}
+		ids := []string{}
+		for i, m := range *in.Members {
+			m.Extension = strings.TrimSpace(m.Extension)
+			for _, prev := range g.Members {
+				if prev.AgentID == m.AgentID {
+					fields["members["+itoa(i)+"].agentId"] = "agent " + m.AgentID + " is in the group already"
+				}
+				if prev.Extension == m.Extension {
+					fields["members["+itoa(i)+"].extension"] = "extension " + m.Extension + " is used by another member"
+				}
+			}
+			g.Members = append(g.Members, schema.CallMember{AgentID: m.AgentID, Extension: m.Extension})
+			ids = append(ids, m.AgentID)
+		}
+		if err := s.checkAgents(ctx, "members", ids); err != nil {
+			e := toAPIError(err)
+			if e.Fields == nil {
+				return err
+			}
+			for k, v := range e.Fields { // members[i] -> members[i].agentId
+				fields[k+".agentId"] = v
+			}
+		}
+	}
+	if g.CalendarID != nil {
+		var exists bool
+		if err := s.db.NewRaw("SELECT EXISTS (SELECT 1 FROM calendars WHERE id = ?)", *g.CalendarID).Scan(ctx, &exists); err != nil {
+			return err
+		}
+		if !exists {
+			fields["calendarId"] = "no calendar with id " + *g.CalendarID
+		}
+	}
+	if len(fields) > 0 {
+		return errInvalid(fields)
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(g).On("CONFLICT (id) DO UPDATE").
+			Set("queue_id = EXCLUDED.queue_id, name = EXCLUDED.name, calendar_id = EXCLUDED.calendar_id").
+			Set("members = EXCLUDED.members, is_active = EXCLUDED.is_active, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, principal(c).Person.ID, "call_group", g.ID, action, before, g)
+	})
+	if e := toAPIError(err); err != nil && e.Status == fiber.StatusConflict {
+		return errConflict("queueId %d belongs to another call group", g.QueueID)
+	} else if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(g)
+}
+
+func (s *Server) loadCallGroup(ctx context.Context, id string) (*schema.CallGroup, error) {
+	return findOne[schema.CallGroup](ctx, s.db, "id", id, "no call group with id %s", id)
+}
+
+func (s *Server) getCallGroup(c *fiber.Ctx) error {
+	g, err := s.loadCallGroup(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(g)
+}
+
+func (s *Server) listCallGroups(c *fiber.Ctx) error {
+	limit, cur, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := s.db.NewSelect().Model((*schema.CallGroup)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
+	if cur != nil {
+		q = q.Where("id > ?", cur.ID)
+	}
+	if v := c.Query("isActive"); v != "" {
+		b, err := parseBool("isActive", v)
+		if err != nil {
+			return err
+		}
+		q = q.Where("is_active = ?", b)
+	}
+	if v := c.Query("agentId"); v != "" {
+		q = q.Where("members @> ?::jsonb", `[{"agentId":`+quoteJSON(v)+`}]`)
+	}
+	if v := c.Query("queueId"); v != "" {
+		q = q.Where("queue_id::text = ?", v)
+	}
+	var rows []schema.CallGroup
+	if err := q.Scan(c.UserContext(), &rows); err != nil {
+		return err
+	}
+	return c.JSON(makePage(rows, limit, func(g schema.CallGroup) cursor { return cursor{ID: g.ID} }))
+}

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS calls, call_offers, agent_telephony, call_groups;
