@@ -170,10 +170,12 @@ func (s *Server) receivedCall(c *fiber.Ctx) error {
 	if err != nil {
 		return callError(err, "queue", queueID)
 	}
-	sig := workflows.CallOfferedSignal{Extension: offer.Extension, AgentID: offer.AgentID, Code: offer.Code,
-		Attempt: offer.Attempt, At: time.Now().UTC()}
-	if err := s.signalCall(ctx, id, workflows.SignalCallOffered, sig); err != nil && !errors.Is(err, errCallFinished) {
-		return err
+	if !offer.Repeat { // a waiting caller asking again with nothing new is not news for the call
+		sig := workflows.CallOfferedSignal{Extension: offer.Extension, AgentID: offer.AgentID, Code: offer.Code,
+			Attempt: offer.Attempt, At: time.Now().UTC()}
+		if err := s.signalCall(ctx, id, workflows.SignalCallOffered, sig); err != nil && !errors.Is(err, errCallFinished) {
+			return err
+		}
 	}
 	return c.Type("txt").SendString(offer.Answer())
 }

@@ -43,12 +43,13 @@ import (
 
 func main() {
 	clients := flag.Int("clients", 32, "ticket-create: concurrent clients")
-	duration := flag.Duration("duration", 8*time.Second, "measuring time per round and side")
+	duration := flag.Duration("duration", 8*time.Second, "ticket-create: measuring time per round and side")
+	callTime := flag.Duration("call-duration", 30*time.Second, "received-call: how long calls keep arriving")
 	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
 	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
 	only := flag.String("only", "", "run one benchmark: ticket-create or received-call")
 	flag.Parse()
-	if err := run(*clients, *duration, *rounds, *calls, *only); err != nil {
+	if err := run(*clients, *duration, *rounds, *calls, *callTime, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -123,7 +124,7 @@ func measure(n int, d time.Duration, op func() error) result {
 	return res
 }
 
-func run(clients int, d time.Duration, rounds, calls int, only string) error {
+func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration, only string) error {
 	temporalAddr, serverURL := os.Getenv("SWITCHBOARD_TEST_TEMPORAL_ADDRESS"), os.Getenv("SWITCHBOARD_TEST_DATABASE_URL")
 	if temporalAddr == "" || serverURL == "" {
 		return fmt.Errorf("SWITCHBOARD_TEST_TEMPORAL_ADDRESS and SWITCHBOARD_TEST_DATABASE_URL must be set: run `make bench`")
@@ -184,7 +185,7 @@ func run(clients int, d time.Duration, rounds, calls int, only string) error {
 	base := root + "/api/v1/tickets"
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, calls) * 2}, Timeout: 30 * time.Second}
 	if only == "" || only == "received-call" {
-		if err := benchReceivedCall(ctx, db, hc, root, token, calls, d); err != nil {
+		if err := benchReceivedCall(ctx, db, hc, root, token, calls, callTime); err != nil {
 			return err
 		}
 	}

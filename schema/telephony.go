@@ -63,7 +63,9 @@ type CallOffer struct {
 	OfferedAt    *time.Time `bun:"offered_at"`
 	State        string     `bun:"state"`
 	EndKind      *string    `bun:"end_kind"`
-	UpdatedAt    time.Time  `bun:"updated_at"`
+	// LastAnswer is what the PBX was told last: an extension or a code.
+	LastAnswer *string   `bun:"last_answer"`
+	UpdatedAt  time.Time `bun:"updated_at"`
 }
 
 // CallEvent is one entry of a call's timeline.

@@ -37,6 +37,8 @@ type callWorkflow struct {
 
 type callerRef struct{ ID, Name string }
 
+// activityCtx is for work that talks to other services (the ticket's workflow); quick
+// database work runs as local activities (projectionCtx).
 func activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -45,8 +47,7 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 }
 
 func (w *callWorkflow) run(ctx workflow.Context) error {
-	actx := activityCtx(ctx)
-	if err := workflow.ExecuteActivity(actx, ActivityMatchCaller, w.in.ClientNumber).Get(ctx, &w.caller); err != nil {
+	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityMatchCaller, w.in.ClientNumber).Get(ctx, &w.caller); err != nil {
 		return err
 	}
 	if w.caller != nil {
@@ -180,14 +181,13 @@ func (w *callWorkflow) onTransferred(ctx workflow.Context, s CallTransferredSign
 		return w.persist(ctx)
 	}
 	w.call.State = CallOngoing
-	actx := activityCtx(ctx)
-	if err := workflow.ExecuteActivity(actx, ActivitySetAgentCall, AgentCallInput{AgentID: s.AgentID, CallID: w.call.ID}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivitySetAgentCall, AgentCallInput{AgentID: s.AgentID, CallID: w.call.ID}).Get(ctx, nil); err != nil {
 		return err
 	}
 	if err := w.persist(ctx); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(actx, ActivityNotifyAgent, AgentEvent{AgentID: s.AgentID, Type: "call.transferred", Call: w.call}).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityNotifyAgent, AgentEvent{AgentID: s.AgentID, Type: "call.transferred", Call: w.call}).Get(ctx, nil)
 }
 
 func (w *callWorkflow) onEnded(ctx workflow.Context, s CallEndedSignal) error {
@@ -215,7 +215,7 @@ func (w *callWorkflow) onNoEnd(ctx workflow.Context) error {
 	reason := "no end event"
 	w.call.State, w.call.EndedAt, w.call.EndReason = CallNoEnd, &now, &reason
 	w.record(ctx, schema.CallEvent{Type: CallNoEnd, Note: fmt.Sprintf("no end callback within %s", w.in.NoEndAfter)})
-	if err := workflow.ExecuteActivity(activityCtx(ctx), ActivityEndOffer, w.call.ID).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityEndOffer, w.call.ID).Get(ctx, nil); err != nil {
 		return err
 	}
 	if err := w.releaseAgent(ctx); err != nil {
@@ -229,12 +229,11 @@ func (w *callWorkflow) releaseAgent(ctx workflow.Context) error {
 	if w.call.AgentID == nil || w.call.TransferredAt == nil {
 		return nil
 	}
-	actx := activityCtx(ctx)
 	agent := *w.call.AgentID
-	if err := workflow.ExecuteActivity(actx, ActivitySetAgentCall, AgentCallInput{AgentID: agent, Of: w.call.ID}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivitySetAgentCall, AgentCallInput{AgentID: agent, Of: w.call.ID}).Get(ctx, nil); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(actx, ActivityNotifyAgent, AgentEvent{AgentID: agent, Type: "call.ended", Call: w.call}).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityNotifyAgent, AgentEvent{AgentID: agent, Type: "call.ended", Call: w.call}).Get(ctx, nil)
 }
 
 func (w *callWorkflow) onLink(ctx workflow.Context, s CallLinkSetSignal) error {
@@ -259,7 +258,7 @@ func (w *callWorkflow) createTicket(ctx workflow.Context) error {
 		return nil
 	}
 	var id int64
-	if err := workflow.ExecuteActivity(activityCtx(ctx), ActivityReserveTicket, w.call.ID).Get(ctx, &id); err != nil {
+	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityReserveTicket, w.call.ID).Get(ctx, &id); err != nil {
 		return err
 	}
 	ct := CreateTicket{ID: id, Type: "public", Subject: w.ticketSubject(), Status: schema.BaseNew, BaseStatus: schema.BaseNew,

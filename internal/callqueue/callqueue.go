@@ -64,6 +64,9 @@ type Offer struct {
 	Code      *int
 	First     bool // the first receivedCall of this call
 	Attempt   int  // how many extensions this call has been offered, this one included
+	// Repeat: the PBX asked again and gets the same answer as last time (a caller waiting while
+	// every agent is busy); nothing new happened to the call.
+	Repeat bool
 }
 
 // Answer is the plain-text body a PBX reads: the extension or the code.
@@ -144,10 +147,13 @@ func receive(ctx context.Context, tx bun.Tx, call Call, hours HoursLoader) (Offe
 		}
 	}
 	o.Attempt = len(off.Offered)
+	answer := o.Answer()
+	o.Repeat = off.LastAnswer != nil && *off.LastAnswer == answer
+	off.LastAnswer = &answer
 	_, err = tx.NewInsert().Model(off).On("CONFLICT (call_id) DO UPDATE").
 		Set("round = EXCLUDED.round, offered = EXCLUDED.offered, extension = EXCLUDED.extension").
 		Set("agent_id = EXCLUDED.agent_id, offered_at = EXCLUDED.offered_at, state = EXCLUDED.state").
-		Set("updated_at = EXCLUDED.updated_at").Exec(ctx)
+		Set("last_answer = EXCLUDED.last_answer, updated_at = EXCLUDED.updated_at").Exec(ctx)
 	return o, err
 }
 
@@ -219,7 +225,9 @@ func nextInOrder(g *schema.CallGroup, candidates []schema.CallMember) schema.Cal
 type memberState struct{ online, phoneOnline, busy, reserved bool }
 
 // memberStates reads each member's status: online flags (an inactive person is offline), busy
-// when on a call or transferred one, reserved when offered to another call moments ago.
+// when a call was put through to them and has not ended, reserved when offered to another call
+// moments ago. Busy comes from this ledger, which the callbacks update synchronously, not from
+// the agent's currentCallId, which the call workflows keep a moment later.
 func memberStates(ctx context.Context, tx bun.Tx, g *schema.CallGroup, callID string) (map[string]memberState, error) {
 	ids := make([]string, len(g.Members))
 	for i, m := range g.Members {
@@ -230,19 +238,18 @@ func memberStates(ctx context.Context, tx bun.Tx, g *schema.CallGroup, callID st
 		return out, nil
 	}
 	var rows []struct {
-		PersonID    string  `bun:"person_id"`
-		Online      bool    `bun:"online"`
-		PhoneOnline bool    `bun:"phone_online"`
-		CurrentCall *string `bun:"current_call_id"`
+		PersonID    string `bun:"person_id"`
+		Online      bool   `bun:"online"`
+		PhoneOnline bool   `bun:"phone_online"`
 	}
-	err := tx.NewRaw(`SELECT t.person_id, t.online, t.phone_online, t.current_call_id
+	err := tx.NewRaw(`SELECT t.person_id, t.online, t.phone_online
 		FROM agent_telephony t JOIN persons p ON p.id = t.person_id
 		WHERE t.person_id IN (?) AND p.is_active`, bun.In(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
-		out[r.PersonID] = memberState{online: r.Online, phoneOnline: r.PhoneOnline, busy: r.CurrentCall != nil}
+		out[r.PersonID] = memberState{online: r.Online, phoneOnline: r.PhoneOnline}
 	}
 	var offers []schema.CallOffer
 	err = tx.NewSelect().Model(&offers).Where("agent_id IN (?)", bun.In(ids)).

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS call_offers (
     offered_at   timestamptz,
     state        text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'offered', 'ongoing', 'ended')),
     end_kind     text,
+    -- the last answer given to the PBX (an extension or a code)
+    last_answer  text,
     -- the number reserved for the call's ticket, once
     ticket_id    bigint,
     updated_at   timestamptz NOT NULL DEFAULT now()
