@@ -14,14 +14,17 @@ import (
 // here and belongs behind workflow.GetVersion. ticket_run1 is a ticket's whole first life
 // (accept, note, a rejected and an accepted status change, edit, unassign, resolve, reopen,
 // resolve, auto-close by timer); ticket_run2 is its reopen by update-with-start, then cancel.
+// call_1 is a phone call put through, completed with its ticket as a child and a later recording
+// link; call_2 a completion that arrived before its transfer; call_3 a call still ongoing.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob("testdata/ticket_*.json")
+	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
-	require.NotEmpty(t, files)
+	require.GreaterOrEqual(t, len(files), 5)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Ticket, workflow.RegisterOptions{Name: TicketWorkflowType})
+			r.RegisterWorkflowWithOptions(PhoneCall, workflow.RegisterOptions{Name: CallWorkflowType})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

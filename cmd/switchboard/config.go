@@ -31,6 +31,7 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	RateLimit         int
+	CallNoEndAfter    time.Duration
 	WorkflowPollers   int
 	ActivityPollers   int
 	MaxConcurrent     int
@@ -38,23 +39,24 @@ type Config struct {
 
 // envDefaults are the values used when a variable is unset or empty.
 var envDefaults = map[string]string{
-	"SWITCHBOARD_DATABASE_URL":     "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
-	"TEMPORAL_ADDRESS":             "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":           "default",
-	"SWITCHBOARD_TEMPORAL_UI_URL":  "http://localhost:8233",
-	"SWITCHBOARD_HTTP_ADDR":        ":8080",
-	"SWITCHBOARD_TASK_QUEUE":       workflows.DefaultTaskQueue,
-	"SWITCHBOARD_AUTO_CLOSE_AFTER": "7d",
-	"SWITCHBOARD_SHUTDOWN_TIMEOUT": "30s",
-	"SWITCHBOARD_BODY_LIMIT":       "1MiB",
-	"SWITCHBOARD_URGENCIES":        "Low,Medium,High,Urgent",
-	"SWITCHBOARD_LOG_LEVEL":        "info",
-	"SWITCHBOARD_LOG_FORMAT":       "json",
-	"SWITCHBOARD_WORKFLOW_POLLERS": "8",
-	"SWITCHBOARD_ACTIVITY_POLLERS": "4",
-	"SWITCHBOARD_MAX_CONCURRENT":   "256",
-	"SWITCHBOARD_ADMIN_TOKEN":      "",
-	"SWITCHBOARD_RATE_LIMIT":       "1200",
+	"SWITCHBOARD_DATABASE_URL":      "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
+	"TEMPORAL_ADDRESS":              "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":            "default",
+	"SWITCHBOARD_TEMPORAL_UI_URL":   "http://localhost:8233",
+	"SWITCHBOARD_HTTP_ADDR":         ":8080",
+	"SWITCHBOARD_TASK_QUEUE":        workflows.DefaultTaskQueue,
+	"SWITCHBOARD_AUTO_CLOSE_AFTER":  "7d",
+	"SWITCHBOARD_SHUTDOWN_TIMEOUT":  "30s",
+	"SWITCHBOARD_BODY_LIMIT":        "1MiB",
+	"SWITCHBOARD_URGENCIES":         "Low,Medium,High,Urgent",
+	"SWITCHBOARD_LOG_LEVEL":         "info",
+	"SWITCHBOARD_LOG_FORMAT":        "json",
+	"SWITCHBOARD_WORKFLOW_POLLERS":  "8",
+	"SWITCHBOARD_ACTIVITY_POLLERS":  "4",
+	"SWITCHBOARD_MAX_CONCURRENT":    "256",
+	"SWITCHBOARD_ADMIN_TOKEN":       "",
+	"SWITCHBOARD_RATE_LIMIT":        "1200",
+	"SWITCHBOARD_CALL_NO_END_AFTER": "4h",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
@@ -75,6 +77,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:          p.level("SWITCHBOARD_LOG_LEVEL"),
 		LogFormat:         p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
 		RateLimit:         p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
+		CallNoEndAfter:    p.duration("SWITCHBOARD_CALL_NO_END_AFTER"),
 		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
 		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
 		MaxConcurrent:     p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
