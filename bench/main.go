@@ -182,7 +182,6 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	go func() { _ = app.Listener(ln) }()
 	defer app.Shutdown()
 	root := "http://" + ln.Addr().String()
-	base := root + "/api/v1/tickets"
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, calls) * 2}, Timeout: 30 * time.Second}
 	if only == "" || only == "received-call" {
 		if err := benchReceivedCall(ctx, db, hc, root, token, calls, callTime); err != nil {
@@ -193,22 +192,8 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 		return nil
 	}
 
-	body := []byte(`{"subject":"Benchmark ticket","description":"Measured creation","urgency":"Medium","tags":["bench"]}`)
-	createTicket := func() error {
-		req, _ := http.NewRequest("POST", base, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		_, _ = io.Copy(io.Discard, res.Body)
-		if res.StatusCode != http.StatusCreated {
-			return fmt.Errorf("status %d", res.StatusCode)
-		}
-		return nil
-	}
+	body := map[string]any{"subject": "Benchmark ticket", "description": "Measured creation", "urgency": "Medium", "tags": []string{"bench"}}
+	createTicket := func() error { return apiCall(hc, root, token, "POST", "/api/v1/tickets", body, nil) }
 	startEmpty := func() error {
 		_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "bench-empty/" + randomHex() + randomHex(),
 			TaskQueue: queue, WorkflowExecutionErrorWhenAlreadyStarted: true, EnableEagerStart: true}, "BenchEmpty")

@@ -58,68 +58,27 @@ func (w *callWorkflow) run(ctx workflow.Context) error {
 		return err
 	}
 
-	offered := workflow.GetSignalChannel(ctx, SignalCallOffered)
-	transferred := workflow.GetSignalChannel(ctx, SignalCallTransferred)
-	ended := workflow.GetSignalChannel(ctx, SignalCallEnded)
-	linkSet := workflow.GetSignalChannel(ctx, SignalCallLinkSet)
+	sig := callSignals{
+		offered:     workflow.GetSignalChannel(ctx, SignalCallOffered),
+		transferred: workflow.GetSignalChannel(ctx, SignalCallTransferred),
+		ended:       workflow.GetSignalChannel(ctx, SignalCallEnded),
+		linkSet:     workflow.GetSignalChannel(ctx, SignalCallLinkSet),
+	}
 	noEnd := workflow.NewTimer(ctx, w.in.NoEndAfter)
-
 	for !w.isEnded() {
 		var err error
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(offered, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallOfferedSignal
-			c.Receive(ctx, &s)
-			err = w.onOffered(ctx, s)
-		})
-		sel.AddReceive(transferred, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallTransferredSignal
-			c.Receive(ctx, &s)
-			err = w.onTransferred(ctx, s)
-		})
-		sel.AddReceive(ended, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallEndedSignal
-			c.Receive(ctx, &s)
-			err = w.onEnded(ctx, s)
-		})
-		sel.AddReceive(linkSet, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallLinkSetSignal
-			c.Receive(ctx, &s)
-			err = w.onLink(ctx, s)
-		})
+		sel := w.selector(ctx, sig, &err)
 		sel.AddFuture(noEnd, func(workflow.Future) { err = w.onNoEnd(ctx) })
 		sel.Select(ctx)
 		if err != nil {
 			return err
 		}
 	}
-	return w.afterEnd(ctx, transferred, ended, linkSet, offered)
-}
-
-// afterEnd takes late callbacks and recording links for LinkGrace, then ends the run.
-func (w *callWorkflow) afterEnd(ctx workflow.Context, transferred, ended, linkSet, offered workflow.ReceiveChannel) error {
+	// After the end, the run stays for LinkGrace to take late callbacks and recording links.
 	grace := workflow.NewTimer(ctx, w.in.LinkGrace)
 	for done := false; !done; {
 		var err error
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(linkSet, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallLinkSetSignal
-			c.Receive(ctx, &s)
-			err = w.onLink(ctx, s)
-		})
-		sel.AddReceive(transferred, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallTransferredSignal
-			c.Receive(ctx, &s)
-			err = w.onTransferred(ctx, s)
-		})
-		sel.AddReceive(ended, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallEndedSignal
-			c.Receive(ctx, &s) // the API answers repeated ends; nothing changes
-		})
-		sel.AddReceive(offered, func(c workflow.ReceiveChannel, _ bool) {
-			var s CallOfferedSignal
-			c.Receive(ctx, &s)
-		})
+		sel := w.selector(ctx, sig, &err)
 		sel.AddFuture(grace, func(workflow.Future) { done = true })
 		sel.Select(ctx)
 		if err != nil {
@@ -127,6 +86,26 @@ func (w *callWorkflow) afterEnd(ctx workflow.Context, transferred, ended, linkSe
 		}
 	}
 	return nil
+}
+
+type callSignals struct{ offered, transferred, ended, linkSet workflow.ReceiveChannel }
+
+// selector waits for the next callback; the handler's error lands in err.
+func (w *callWorkflow) selector(ctx workflow.Context, sig callSignals, err *error) workflow.Selector {
+	sel := workflow.NewSelector(ctx)
+	receive(ctx, sel, sig.offered, err, func(s CallOfferedSignal) error { return w.onOffered(ctx, s) })
+	receive(ctx, sel, sig.transferred, err, func(s CallTransferredSignal) error { return w.onTransferred(ctx, s) })
+	receive(ctx, sel, sig.ended, err, func(s CallEndedSignal) error { return w.onEnded(ctx, s) })
+	receive(ctx, sel, sig.linkSet, err, func(s CallLinkSetSignal) error { return w.onLink(ctx, s) })
+	return sel
+}
+
+func receive[T any](ctx workflow.Context, sel workflow.Selector, ch workflow.ReceiveChannel, err *error, handle func(T) error) {
+	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+		var s T
+		c.Receive(ctx, &s)
+		*err = handle(s)
+	})
 }
 
 func (w *callWorkflow) isEnded() bool { return w.call.EndedAt != nil }
@@ -148,6 +127,9 @@ func (w *callWorkflow) persist(ctx workflow.Context) error {
 }
 
 func (w *callWorkflow) onOffered(ctx workflow.Context, s CallOfferedSignal) error {
+	if w.isEnded() {
+		return nil // the API refuses offers for ended calls; a stray one changes nothing
+	}
 	e := schema.CallEvent{Type: "offered", At: s.At, Extension: s.Extension, AgentID: s.AgentID, Code: s.Code}
 	if s.Code != nil {
 		e.Type = "queued"
@@ -191,6 +173,9 @@ func (w *callWorkflow) onTransferred(ctx workflow.Context, s CallTransferredSign
 }
 
 func (w *callWorkflow) onEnded(ctx workflow.Context, s CallEndedSignal) error {
+	if w.isEnded() {
+		return nil // a repeated end (the API answers it) changes nothing
+	}
 	w.call.State, w.call.EndedAt = s.Kind, &s.At
 	if s.Link != "" {
 		w.call.Link = &s.Link

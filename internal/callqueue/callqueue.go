@@ -273,14 +273,7 @@ func memberStates(ctx context.Context, tx bun.Tx, g *schema.CallGroup, callID st
 // Transfer records that the PBX put the call through to an extension. It returns the agent of
 // that extension, and whether the call had ended already (a late callback, recorded only).
 func Transfer(ctx context.Context, db *bun.DB, callID, extension string) (agentID string, ended bool, err error) {
-	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		off, err := loadOffer(ctx, tx, callID)
-		if err != nil {
-			return err
-		}
-		if off == nil {
-			return ErrUnknownCall
-		}
+	err = withCall(ctx, db, callID, func(tx bun.Tx, off *schema.CallOffer) error {
 		if !slices.Contains(off.Offered, extension) {
 			return conflict("extension %s was not offered for call %s (offered: %v)", extension, callID, off.Offered)
 		}
@@ -298,7 +291,7 @@ func Transfer(ctx context.Context, db *bun.DB, callID, extension string) (agentI
 			return nil
 		}
 		off.State, off.Extension, off.AgentID, off.UpdatedAt = schema.OfferOngoing, &extension, &agentID, time.Now().UTC()
-		_, err = tx.NewUpdate().Model(off).Column("state", "extension", "agent_id", "updated_at").WherePK().Exec(ctx)
+		_, err := tx.NewUpdate().Model(off).Column("state", "extension", "agent_id", "updated_at").WherePK().Exec(ctx)
 		return err
 	})
 	return agentID, ended, err
@@ -307,14 +300,7 @@ func Transfer(ctx context.Context, db *bun.DB, callID, extension string) (agentI
 // End records the call's end. The same end twice is a duplicate (reported, nothing changes);
 // a different end after the first is a conflict.
 func End(ctx context.Context, db bun.IDB, callID, kind string) (duplicate bool, err error) {
-	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		off, err := loadOffer(ctx, tx, callID)
-		if err != nil {
-			return err
-		}
-		if off == nil {
-			return ErrUnknownCall
-		}
+	err = withCall(ctx, db, callID, func(tx bun.Tx, off *schema.CallOffer) error {
 		if off.State == schema.OfferEnded {
 			if deref(off.EndKind) == kind {
 				duplicate = true
@@ -323,7 +309,7 @@ func End(ctx context.Context, db bun.IDB, callID, kind string) (duplicate bool, 
 			return conflict("call %s has already ended as %s", callID, deref(off.EndKind))
 		}
 		off.State, off.EndKind, off.UpdatedAt = schema.OfferEnded, &kind, time.Now().UTC()
-		_, err = tx.NewUpdate().Model(off).Column("state", "end_kind", "updated_at").WherePK().Exec(ctx)
+		_, err := tx.NewUpdate().Model(off).Column("state", "end_kind", "updated_at").WherePK().Exec(ctx)
 		return err
 	})
 	return duplicate, err
@@ -337,6 +323,20 @@ func Find(ctx context.Context, db bun.IDB, callID string) (*schema.CallOffer, er
 		return nil, ErrUnknownCall
 	}
 	return off, err
+}
+
+// withCall runs f on the call's locked ledger entry, or answers ErrUnknownCall.
+func withCall(ctx context.Context, db bun.IDB, callID string, f func(bun.Tx, *schema.CallOffer) error) error {
+	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		off, err := loadOffer(ctx, tx, callID)
+		if err != nil {
+			return err
+		}
+		if off == nil {
+			return ErrUnknownCall
+		}
+		return f(tx, off)
+	})
 }
 
 func loadOffer(ctx context.Context, tx bun.IDB, callID string) (*schema.CallOffer, error) {
