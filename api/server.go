@@ -103,6 +103,9 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	s.agentRoutes(v1)
 	s.callRoutes(v1)
 	s.streamRoutes(v1)
+	s.webhookRoutes(v1)
+	s.triggerRoutes(v1)
+	s.formRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
