@@ -142,6 +142,7 @@ type Ticket struct {
 	ResolvedAt   *time.Time     `bun:"resolved_at" json:"resolvedAt"`
 	ClosedAt     *time.Time     `bun:"closed_at" json:"closedAt"`
 	ActionCount  int            `bun:"action_count" json:"actionCount"`
+	ParentID     *int64         `bun:"parent_id" json:"parentId"`
 	// Version rises with every change the workflow persists (Seq in the table).
 	Seq   int64  `bun:"seq" json:"version"`
 	RunID string `bun:"run_id" json:"-"` // set by the persisting activity from its own info

@@ -20,7 +20,7 @@ type TicketWrite struct {
 var ticketColumns = []string{
 	"protocol", "type", "subject", "category", "urgency", "status", "base_status", "origin",
 	"owner_id", "team_id", "client_ids", "tags", "custom_fields", "created_by", "created_at",
-	"updated_at", "resolved_at", "closed_at", "action_count", "seq", "run_id",
+	"updated_at", "resolved_at", "closed_at", "action_count", "seq", "run_id", "parent_id",
 }
 
 // SaveTicket writes a ticket change in one transaction. It is idempotent and ordered: the write

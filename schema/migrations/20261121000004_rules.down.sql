@@ -1,0 +1,2 @@
+ALTER TABLE tickets DROP COLUMN IF EXISTS parent_id;
+DROP TABLE IF EXISTS notifications, trigger_executions, triggers;

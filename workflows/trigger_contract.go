@@ -1,0 +1,50 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/switchboardhq/switchboard/rules"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// ActivityEvaluateTriggers is Activities.EvaluateTriggers.
+const ActivityEvaluateTriggers = "EvaluateTriggers"
+
+// MaxTriggerChain is how deep triggers may cause each other's changes before the chain stops.
+const MaxTriggerChain = 10
+
+// RulesTicket is a ticket as rule conditions see it.
+func RulesTicket(t schema.Ticket) rules.Ticket {
+	return rules.Ticket{ID: t.ID, Protocol: t.Protocol, Type: t.Type, Subject: t.Subject, Category: t.Category,
+		Urgency: t.Urgency, Status: t.Status, BaseStatus: t.BaseStatus, Origin: t.Origin, OwnerID: deref(t.OwnerID),
+		TeamID: deref(t.TeamID), ClientIDs: t.ClientIDs, Tags: t.Tags, CustomFields: t.CustomFields,
+		ActionCount: t.ActionCount, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+// TriggerEvent is one event of a ticket for the triggers to consider.
+type TriggerEvent struct {
+	Name    string
+	Changes map[string]rules.Change
+	Actor   Actor
+	// Chain is the triggers whose actions caused this event, outermost first.
+	Chain []string
+}
+
+// EvaluateInput asks which triggers fire on an event.
+type EvaluateInput struct {
+	Ticket schema.Ticket
+	Event  TriggerEvent
+	Now    time.Time
+}
+
+// Firing is a trigger that matched, with the actions the workflow is to apply.
+type Firing struct {
+	TriggerID string
+	Version   int
+	Actions   []rules.Action
+}
+
+// EvaluateResult is the firings, in order.
+type EvaluateResult struct {
+	Firings []Firing
+}
