@@ -261,7 +261,8 @@ func (w *callWorkflow) createTicket(ctx workflow.Context) error {
 		WorkflowID: TicketWorkflowID(id), ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: temporal.NewSearchAttributes(searchAttributeUpdates(st.Ticket)...),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, TicketWorkflowType, TicketInput{State: st, Pending: &wr, AutoCloseAfter: w.in.AutoCloseAfter})
+	child := workflow.ExecuteChildWorkflow(cctx, TicketWorkflowType, TicketInput{State: st, Pending: &wr,
+		AutoCloseAfter: w.in.AutoCloseAfter, Creator: SystemActor})
 	var run workflow.Execution
 	if err := child.GetChildWorkflowExecution().Get(ctx, &run); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -33,7 +34,19 @@ type ticketWorkflow struct {
 	version int // rises with every applied change; the main loop waits on it
 	changes int // changes applied in this run
 	lastSA  []any
+	// triggersOn: this run evaluates triggers (runs started before triggers existed do not).
+	triggersOn bool
+	// events are what changes raised, waiting for the triggers, in order.
+	events []TriggerEvent
 }
+
+// cause is why a change happens: who asked, and which triggers led to it.
+type cause struct {
+	actor Actor
+	chain []string
+}
+
+func by(a Actor) cause { return cause{actor: a} }
 
 func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 	w.mu = workflow.NewMutex(ctx)
@@ -63,6 +76,9 @@ func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 }
 
 func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
+	// Runs recorded before triggers existed replay without them.
+	w.triggersOn = workflow.GetVersion(ctx, "triggers", workflow.DefaultVersion, 1) >= 1
+	w.events = append(w.events, w.in.Events...)
 	if err := w.startRun(ctx); err != nil {
 		return schema.Ticket{}, err
 	}
@@ -72,9 +88,17 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 			return w.st.Ticket, err
 		}
 	}
-	for !IsTerminal(w.st.Ticket.BaseStatus) {
+	for {
+		// Triggers see every event, also the one that closed the ticket (their changes to a
+		// closed ticket are refused; their webhooks and notifications still go out).
+		if err := w.processEvents(ctx); err != nil {
+			return w.st.Ticket, err
+		}
+		if IsTerminal(w.st.Ticket.BaseStatus) {
+			break
+		}
 		seen := w.version
-		changed := func() bool { return w.version != seen || w.shouldContinueAsNew(ctx) }
+		changed := func() bool { return w.version != seen || len(w.events) > 0 || w.shouldContinueAsNew(ctx) }
 		if w.st.Ticket.BaseStatus == schema.BaseResolved && w.st.Ticket.ResolvedAt != nil {
 			due := w.st.Ticket.ResolvedAt.Add(w.in.AutoCloseAfter)
 			fired, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
@@ -94,13 +118,15 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 				return w.st.Ticket, err
 			}
 			next := w.in
-			next.State, next.Pending, next.AwaitReopen = w.st, nil, false
+			next.State, next.Pending, next.AwaitReopen, next.Events = w.st, nil, false, w.events
 			return w.st.Ticket, workflow.NewContinueAsNewError(ctx, TicketWorkflowType, next)
 		}
 	}
-	// Let updates that were already accepted finish before the run ends.
-	err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	return w.st.Ticket, err
+	// Let updates that were already accepted finish, and their events be seen, before the run ends.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return w.st.Ticket, err
+	}
+	return w.st.Ticket, w.processEvents(ctx)
 }
 
 func (w *ticketWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -115,10 +141,18 @@ func (w *ticketWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 // for a reopen) just the new run ID on the row.
 func (w *ticketWorkflow) startRun(ctx workflow.Context) error {
 	if w.in.Pending != nil {
-		return w.persist(ctx, *w.in.Pending)
+		if err := w.persist(ctx, *w.in.Pending); err != nil {
+			return err
+		}
+		w.raise(TriggerEvent{Name: rules.EventCreated, Actor: w.in.Creator, Changes: map[string]rules.Change{}})
+		return nil
 	}
 	// A new run always writes once, so the row learns the run ID (the activity adds it).
-	return w.apply(ctx, func() error { return nil }, func(now time.Time, wr *schema.TicketWrite) {
+	// The run-ID write changes nothing a trigger could care about: it raises no event.
+	on := w.triggersOn
+	w.triggersOn = false
+	defer func() { w.triggersOn = on }()
+	return w.apply(ctx, by(SystemActor), func() error { return nil }, func(now time.Time, wr *schema.TicketWrite) {
 		w.st.Ticket.RunID = workflow.GetInfo(ctx).WorkflowExecution.RunID
 	})
 }
@@ -126,7 +160,7 @@ func (w *ticketWorkflow) startRun(ctx workflow.Context) error {
 // apply runs one change under the workflow's mutex: it checks the change against the current
 // state (the validator saw the state before any change still in flight), mutates the state,
 // persists it and publishes it to search attributes.
-func (w *ticketWorkflow) apply(ctx workflow.Context, check func() error, mutate func(time.Time, *schema.TicketWrite)) error {
+func (w *ticketWorkflow) apply(ctx workflow.Context, why cause, check func() error, mutate func(time.Time, *schema.TicketWrite)) error {
 	if err := w.mu.Lock(ctx); err != nil {
 		return err
 	}
@@ -149,7 +183,15 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, check func() error, mutate 
 	}
 	w.version++
 	w.changes++
+	w.raise(changeEvents(before, w.st.Ticket, wr, why)...)
 	return nil
+}
+
+// raise queues events for the triggers, when this run evaluates them.
+func (w *ticketWorkflow) raise(events ...TriggerEvent) {
+	if w.triggersOn {
+		w.events = append(w.events, events...)
+	}
 }
 
 // persist writes the change and publishes the searchable fields.
@@ -200,7 +242,7 @@ func deref(s *string) string {
 }
 
 func (w *ticketWorkflow) autoClose(ctx workflow.Context) error {
-	return w.apply(ctx, func() error {
+	return w.apply(ctx, by(SystemActor), func() error {
 		if w.st.Ticket.BaseStatus != schema.BaseResolved {
 			return Conflict("ticket is no longer resolved")
 		}

@@ -103,10 +103,14 @@ type TicketInput struct {
 	State TicketState
 	// Pending is a write to persist before anything else: the creation of the ticket.
 	Pending *schema.TicketWrite `json:",omitempty"`
+	// Events are trigger events not yet evaluated when the previous run continued as new.
+	Events []TriggerEvent `json:",omitempty"`
 	// AwaitReopen starts a new run of a closed or canceled ticket that waits for the Reopen
 	// update sent with it (update-with-start), and ends again if none comes.
 	AwaitReopen    bool `json:",omitempty"`
 	AutoCloseAfter time.Duration
+	// Creator is who created the ticket (the actor of its ticket.created event).
+	Creator Actor `json:",omitempty"`
 	// MaxChangesPerRun makes the run continue-as-new after that many changes even when Temporal
 	// does not suggest it yet (0: only when suggested). Tests use it.
 	MaxChangesPerRun int `json:",omitempty"`
@@ -138,6 +142,7 @@ type CreateTicket struct {
 	Description  string
 	CreatedBy    string
 	CreatedAt    time.Time
+	ParentID     *int64
 }
 
 // NewTicket builds the initial state of a ticket and the write that creates it. The API and the
@@ -148,7 +153,7 @@ func NewTicket(c CreateTicket) (TicketState, schema.TicketWrite) {
 		Category: c.Category, Urgency: c.Urgency, Status: c.Status, BaseStatus: c.BaseStatus,
 		Origin: c.Origin, OwnerID: c.OwnerID, TeamID: c.TeamID, ClientIDs: orEmpty(c.ClientIDs),
 		Tags: orEmpty(c.Tags), CustomFields: c.CustomFields, CreatedBy: c.CreatedBy,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt, Seq: 1,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt, Seq: 1, ParentID: c.ParentID,
 	}
 	if t.CustomFields == nil {
 		t.CustomFields = map[string]any{}

@@ -23,10 +23,23 @@ var start = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 var agent = Actor{ID: "agent-1", Role: schema.RoleAgent}
 var customer = Actor{ID: "customer-1", Role: schema.RoleCustomer}
 
-// writes records what the workflow persisted, standing in for PostgreSQL in this tier.
+// writes records what the workflow persisted, standing in for PostgreSQL in this tier, and
+// what it asked the triggers; firings are what the triggers answer, by event name.
 type writes struct {
-	mu  sync.Mutex
-	all []schema.TicketWrite
+	mu      sync.Mutex
+	all     []schema.TicketWrite
+	asked   []EvaluateInput
+	firings func(EvaluateInput) []Firing
+}
+
+func (w *writes) EvaluateTriggers(_ context.Context, in EvaluateInput) (EvaluateResult, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.asked = append(w.asked, in)
+	if w.firings == nil {
+		return EvaluateResult{}, nil
+	}
+	return EvaluateResult{Firings: w.firings(in)}, nil
 }
 
 func (w *writes) PersistTicket(_ context.Context, wr schema.TicketWrite) error {
@@ -57,13 +70,14 @@ func (s *TicketSuite) SetupTest() {
 	s.writes = &writes{}
 	s.env.RegisterWorkflowWithOptions(Ticket, workflow.RegisterOptions{Name: TicketWorkflowType})
 	s.env.RegisterActivityWithOptions(s.writes.PersistTicket, activity.RegisterOptions{Name: ActivityPersistTicket})
+	s.env.RegisterActivityWithOptions(s.writes.EvaluateTriggers, activity.RegisterOptions{Name: ActivityEvaluateTriggers})
 }
 
 func newInput(autoClose time.Duration) TicketInput {
 	st, wr := NewTicket(CreateTicket{ID: 42, Type: "public", Subject: "Printer on fire", Urgency: "High",
 		Status: schema.BaseNew, BaseStatus: schema.BaseNew, Origin: schema.OriginAPI,
 		Description: "It is on fire.", CreatedBy: customer.ID, ClientIDs: []string{customer.ID}, CreatedAt: start})
-	return TicketInput{State: st, Pending: &wr, AutoCloseAfter: autoClose}
+	return TicketInput{State: st, Pending: &wr, AutoCloseAfter: autoClose, Creator: customer}
 }
 
 // update sends an update at the given offset from the start and records its outcome.

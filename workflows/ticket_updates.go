@@ -42,7 +42,7 @@ func (w *ticketWorkflow) validateAssign(ctx workflow.Context, in AssignInput) er
 }
 
 func (w *ticketWorkflow) assign(ctx workflow.Context, in AssignInput) (schema.Ticket, error) {
-	err := w.apply(ctx, func() error { return w.validateAssign(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
+	err := w.apply(ctx, by(in.Actor), func() error { return w.validateAssign(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		owner, team := w.st.Ticket.OwnerID, w.st.Ticket.TeamID
 		if in.OwnerID != nil {
 			owner = emptyToNil(*in.OwnerID)
@@ -81,7 +81,7 @@ func (w *ticketWorkflow) validateAccept(ctx workflow.Context, in AcceptInput) er
 
 // accept makes the agent the owner; a New ticket moves to InAttendance.
 func (w *ticketWorkflow) accept(ctx workflow.Context, in AcceptInput) (schema.Ticket, error) {
-	err := w.apply(ctx, func() error { return w.validateAccept(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
+	err := w.apply(ctx, by(in.Actor), func() error { return w.validateAccept(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		if w.st.Ticket.OwnerID == nil {
 			me := in.Actor.ID
 			w.moveOwner(now, wr, in.Actor, &me, w.st.Ticket.TeamID)
@@ -112,7 +112,7 @@ func (w *ticketWorkflow) validateChangeStatus(ctx workflow.Context, in ChangeSta
 }
 
 func (w *ticketWorkflow) changeStatus(ctx workflow.Context, in ChangeStatusInput) (schema.Ticket, error) {
-	err := w.apply(ctx, func() error { return w.validateChangeStatus(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
+	err := w.apply(ctx, by(in.Actor), func() error { return w.validateChangeStatus(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		if in.Status != w.st.Ticket.Status {
 			w.moveStatus(now, wr, in.Actor, in.Status, in.BaseStatus, in.Justification)
 		}
@@ -137,7 +137,7 @@ func (w *ticketWorkflow) validateAddAction(ctx workflow.Context, in AddActionInp
 
 // addAction appends to the timeline. A customer's public reply on a resolved ticket reopens it.
 func (w *ticketWorkflow) addAction(ctx workflow.Context, in AddActionInput) (schema.Ticket, error) {
-	err := w.apply(ctx, func() error { return w.validateAddAction(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
+	err := w.apply(ctx, by(in.Actor), func() error { return w.validateAddAction(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		t := &w.st.Ticket
 		t.ActionCount++
 		wr.Actions = append(wr.Actions, schema.Action{TicketID: t.ID, ID: t.ActionCount, Type: in.Type,
@@ -165,7 +165,7 @@ func (w *ticketWorkflow) validateSetFields(ctx workflow.Context, in SetFieldsInp
 }
 
 func (w *ticketWorkflow) setFields(ctx workflow.Context, in SetFieldsInput) (schema.Ticket, error) {
-	err := w.apply(ctx, func() error { return w.validateSetFields(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
+	err := w.apply(ctx, by(in.Actor), func() error { return w.validateSetFields(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		t := &w.st.Ticket
 		setIf(&t.Subject, in.Subject)
 		setIf(&t.Category, in.Category)
@@ -175,21 +175,26 @@ func (w *ticketWorkflow) setFields(ctx workflow.Context, in SetFieldsInput) (sch
 			t.Tags = orEmpty(*in.Tags)
 		}
 		if len(in.CustomFields) > 0 {
-			merged := make(map[string]any, len(t.CustomFields)+len(in.CustomFields))
-			for _, k := range workflow.DeterministicKeys(t.CustomFields) {
-				merged[k] = t.CustomFields[k]
-			}
-			for _, k := range workflow.DeterministicKeys(in.CustomFields) {
-				if v := in.CustomFields[k]; v == nil {
-					delete(merged, k)
-				} else {
-					merged[k] = v
-				}
-			}
-			t.CustomFields = merged
+			t.CustomFields = mergeFields(t.CustomFields, in.CustomFields)
 		}
 	})
 	return w.st.Ticket, err
+}
+
+// mergeFields sets the given custom fields; a nil value removes the field.
+func mergeFields(have, set map[string]any) map[string]any {
+	merged := make(map[string]any, len(have)+len(set))
+	for _, k := range workflow.DeterministicKeys(have) {
+		merged[k] = have[k]
+	}
+	for _, k := range workflow.DeterministicKeys(set) {
+		if v := set[k]; v == nil {
+			delete(merged, k)
+		} else {
+			merged[k] = v
+		}
+	}
+	return merged
 }
 
 func setIf(dst *string, v *string) {
@@ -212,7 +217,7 @@ func (w *ticketWorkflow) validateReopen(ctx workflow.Context, in ReopenInput) er
 }
 
 func (w *ticketWorkflow) reopen(ctx workflow.Context, in ReopenInput) (schema.Ticket, error) {
-	err := w.apply(ctx, func() error { return w.validateReopen(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
+	err := w.apply(ctx, by(in.Actor), func() error { return w.validateReopen(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		w.moveStatus(now, wr, in.Actor, schema.BaseInAttendance, schema.BaseInAttendance, "")
 	})
 	return w.st.Ticket, err

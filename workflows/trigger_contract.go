@@ -37,11 +37,40 @@ type EvaluateInput struct {
 	Now    time.Time
 }
 
-// Firing is a trigger that matched, with the actions the workflow is to apply.
+// Firing is a trigger that matched, with the actions the workflow is to apply, resolved by the
+// activity against configuration (statuses, team members, templates) so that applying them
+// needs no I/O.
 type Firing struct {
 	TriggerID string
 	Version   int
-	Actions   []rules.Action
+	Actions   []ResolvedAction
+}
+
+// ResolvedAction is an action ready to apply.
+type ResolvedAction struct {
+	rules.Action
+	// set_status, change_parent_status: the status's base and whether it needs a justification.
+	BaseStatus            string `json:",omitempty"`
+	RequiresJustification bool   `json:",omitempty"`
+	// assign_team with a distribution: the agent picked.
+	PickedAgentID string `json:",omitempty"`
+	// add_action, set_subject, create_child_ticket: the rendered texts.
+	RenderedBody    string `json:",omitempty"`
+	RenderedSubject string `json:",omitempty"`
+	// create_child_ticket: the number reserved for the child.
+	ChildTicketID int64 `json:",omitempty"`
+}
+
+// Activities the trigger actions use.
+const (
+	ActivityUpdateTicketStatus = "UpdateTicketStatus"
+)
+
+// TicketStatusInput changes another ticket's status through its workflow (change_parent_status).
+type TicketStatusInput struct {
+	TicketID int64
+	UpdateID string
+	Change   ChangeStatusInput
 }
 
 // EvaluateResult is the firings, in order.
