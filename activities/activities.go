@@ -4,12 +4,14 @@ package activities
 
 import (
 	"context"
+	"sync"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 
 	"github.com/uptrace/bun"
 
+	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
 )
@@ -20,6 +22,9 @@ type Activities struct {
 	DB *bun.DB
 	// Temporal lets activities send updates to other workflows (a call adding to its ticket).
 	Temporal client.Client
+
+	rulesOnce sync.Once
+	ruleCache *rules.Cache
 }
 
 // PersistTicket writes one change of a ticket. It is safe to run twice: a write that is not newer

@@ -231,7 +231,7 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 	nt.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	st, wr := workflows.NewTicket(*nt)
 	run, err := s.temporal.ExecuteWorkflow(ctx, workflows.TicketStartOptions(st.Ticket, s.cfg.TaskQueue),
-		workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter})
+		workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter, Creator: actor(c)})
 	if err != nil {
 		return err
 	}
