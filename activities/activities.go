@@ -11,6 +11,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
@@ -22,6 +23,9 @@ type Activities struct {
 	DB *bun.DB
 	// Temporal lets activities send updates to other workflows (a call adding to its ticket).
 	Temporal client.Client
+	// Webhooks configures webhook delivery: internal ranges allowed
+	// (SWITCHBOARD_WEBHOOK_ALLOW_CIDRS), request timeout, first retry. Zero: the defaults.
+	Webhooks webhook.Options
 
 	rulesOnce sync.Once
 	ruleCache *rules.Cache

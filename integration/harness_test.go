@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/activities"
 	"github.com/switchboardhq/switchboard/api"
+	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/worker"
 )
@@ -101,6 +103,9 @@ type stackOptions struct {
 	dbURL     string // an existing database (default: a new one)
 	temporal  string // a Temporal address (default: the test server)
 	rateLimit int    // requests per token per minute (default: the API's default)
+	// webhooks configures delivery (default: receivers on 127.0.0.0/8 allowed, retries after
+	// 300 ms, 600 ms, ... instead of 10 s, 20 s, ...)
+	webhooks *webhook.Options
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -136,7 +141,11 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s.tc, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: quietLogger()})
 	require.NoError(t, err)
 	if o.worker {
-		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc}, worker.Options{TaskQueue: s.taskQueue,
+		if o.webhooks == nil {
+			o.webhooks = &webhook.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+				RetryInitial: 300 * time.Millisecond}
+		}
+		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks}, worker.Options{TaskQueue: s.taskQueue,
 			WorkflowPollers: 4, ActivityPollers: 2, MaxConcurrentWorkflows: 64, MaxConcurrentActivites: 64})
 		require.NoError(t, s.worker.Start())
 	}

@@ -53,5 +53,6 @@ func Register(r interface {
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.PhoneCall, workflow.RegisterOptions{Name: workflows.CallWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookWorkflowType})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

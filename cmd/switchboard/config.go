@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -35,28 +36,31 @@ type Config struct {
 	WorkflowPollers   int
 	ActivityPollers   int
 	MaxConcurrent     int
+	// WebhookAllow are internal ranges webhooks may reach (the guard refuses them otherwise).
+	WebhookAllow []netip.Prefix
 }
 
 // envDefaults are the values used when a variable is unset or empty.
 var envDefaults = map[string]string{
-	"SWITCHBOARD_DATABASE_URL":      "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
-	"TEMPORAL_ADDRESS":              "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":            "default",
-	"SWITCHBOARD_TEMPORAL_UI_URL":   "http://localhost:8233",
-	"SWITCHBOARD_HTTP_ADDR":         ":8080",
-	"SWITCHBOARD_TASK_QUEUE":        workflows.DefaultTaskQueue,
-	"SWITCHBOARD_AUTO_CLOSE_AFTER":  "7d",
-	"SWITCHBOARD_SHUTDOWN_TIMEOUT":  "30s",
-	"SWITCHBOARD_BODY_LIMIT":        "1MiB",
-	"SWITCHBOARD_URGENCIES":         "Low,Medium,High,Urgent",
-	"SWITCHBOARD_LOG_LEVEL":         "info",
-	"SWITCHBOARD_LOG_FORMAT":        "json",
-	"SWITCHBOARD_WORKFLOW_POLLERS":  "8",
-	"SWITCHBOARD_ACTIVITY_POLLERS":  "4",
-	"SWITCHBOARD_MAX_CONCURRENT":    "256",
-	"SWITCHBOARD_ADMIN_TOKEN":       "",
-	"SWITCHBOARD_RATE_LIMIT":        "1200",
-	"SWITCHBOARD_CALL_NO_END_AFTER": "4h",
+	"SWITCHBOARD_DATABASE_URL":        "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
+	"TEMPORAL_ADDRESS":                "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":              "default",
+	"SWITCHBOARD_TEMPORAL_UI_URL":     "http://localhost:8233",
+	"SWITCHBOARD_HTTP_ADDR":           ":8080",
+	"SWITCHBOARD_TASK_QUEUE":          workflows.DefaultTaskQueue,
+	"SWITCHBOARD_AUTO_CLOSE_AFTER":    "7d",
+	"SWITCHBOARD_SHUTDOWN_TIMEOUT":    "30s",
+	"SWITCHBOARD_BODY_LIMIT":          "1MiB",
+	"SWITCHBOARD_URGENCIES":           "Low,Medium,High,Urgent",
+	"SWITCHBOARD_LOG_LEVEL":           "info",
+	"SWITCHBOARD_LOG_FORMAT":          "json",
+	"SWITCHBOARD_WORKFLOW_POLLERS":    "8",
+	"SWITCHBOARD_ACTIVITY_POLLERS":    "4",
+	"SWITCHBOARD_MAX_CONCURRENT":      "256",
+	"SWITCHBOARD_ADMIN_TOKEN":         "",
+	"SWITCHBOARD_RATE_LIMIT":          "1200",
+	"SWITCHBOARD_CALL_NO_END_AFTER":   "4h",
+	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS": "",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
@@ -81,6 +85,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
 		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
 		MaxConcurrent:     p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
+		WebhookAllow:      p.cidrs("SWITCHBOARD_WEBHOOK_ALLOW_CIDRS"),
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -215,4 +220,35 @@ func (p *parser) intRange(name string, lo, hi int) int {
 		p.fail(name, v, "must be an integer from %d to %d", lo, hi)
 	}
 	return n
+}
+
+// cidrs accepts a comma-separated list of CIDRs (empty: none), naming every entry that is not
+// one.
+func (p *parser) cidrs(name string) []netip.Prefix {
+	v := p.get(name)
+	var out []netip.Prefix
+	var bad []string
+	for _, s := range csvList(v) {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			bad = append(bad, strconv.Quote(s))
+			continue
+		}
+		out = append(out, pfx.Masked())
+	}
+	if len(bad) > 0 {
+		p.fail(name, v, "must be a comma-separated list of CIDRs such as 127.0.0.0/8,fd00::/8 (not a CIDR: %s)",
+			strings.Join(bad, ", "))
+	}
+	return out
+}
+
+func csvList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/activities"
 	"github.com/switchboardhq/switchboard/api"
+	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/worker"
 )
@@ -199,7 +200,7 @@ func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Cl
 		ActivityPollers: cfg.ActivityPollers, MaxConcurrentWorkflows: cfg.MaxConcurrent, MaxConcurrentActivites: cfg.MaxConcurrent}
 	var w sdkworker.Worker
 	err := retry(ctx, log, "start the worker", func() error {
-		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc}, opts)
+		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow}}, opts)
 		return w.Start()
 	})
 	return w, err
