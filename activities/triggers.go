@@ -26,16 +26,28 @@ var actorKinds = map[string]string{schema.RoleAdmin: "agent", schema.RoleAgent: 
 // and the stop is recorded. Every firing, and every refused action, is recorded once in
 // trigger_executions (a retry writes nothing new). Notifications are written here, once.
 func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.EvaluateInput) (workflows.EvaluateResult, error) {
-	var triggers []schema.Trigger
-	err := a.DB.NewSelect().Model(&triggers).Where("enabled").Where("? = ANY(events)", in.Event.Name).
+	var all []schema.Trigger
+	err := a.DB.NewSelect().Model(&all).Where("enabled").
+		Where("(? = ANY(events) OR (timer IS NOT NULL AND ? = ANY(events)))", in.Event.Name, rules.EventTime).
 		OrderExpr("position, id").Scan(ctx)
 	if err != nil {
 		return workflows.EvaluateResult{}, err
 	}
+	var res workflows.EvaluateResult
+	var triggers []schema.Trigger
+	for _, tr := range all {
+		if tr.Timer != nil && slices.Contains(tr.Events, rules.EventTime) {
+			if after, err := tr.Timer.Duration(); err == nil {
+				res.Timers = append(res.Timers, workflows.TimerSpec{TriggerID: tr.ID, Version: tr.Version, After: after, From: tr.Timer.From})
+			}
+		}
+		if slices.Contains(tr.Events, in.Event.Name) && (in.Event.OnlyTrigger == "" || in.Event.OnlyTrigger == tr.ID) {
+			triggers = append(triggers, tr)
+		}
+	}
 	t := workflows.RulesTicket(in.Ticket)
 	env := rules.NewEnv(t, rules.Event{Name: in.Event.Name, Payload: map[string]any{}}, in.Event.Changes,
 		rules.Actor{ID: in.Event.Actor.ID, Kind: actorKinds[in.Event.Actor.Role]}, in.Now)
-	var res workflows.EvaluateResult
 	for _, tr := range triggers {
 		if slices.Contains(in.Event.Chain, tr.ID) {
 			continue // its own chain caused this change: firing again would loop

@@ -21,10 +21,12 @@ type Trigger struct {
 	Actions        []rules.Action `bun:"actions,type:jsonb" json:"actions"`
 	Position       int            `bun:"position" json:"position"`
 	StopProcessing bool           `bun:"stop_processing" json:"stopProcessing"`
-	Version        int            `bun:"version" json:"version"`
-	IsDefault      bool           `bun:"is_default" json:"isDefault"`
-	CreatedAt      time.Time      `bun:"created_at" json:"createdAt"`
-	UpdatedAt      time.Time      `bun:"updated_at" json:"updatedAt"`
+	// Timer makes this a time condition (event ticket.time); nil for the others.
+	Timer     *rules.Timer `bun:"timer,type:jsonb" json:"timer"`
+	Version   int          `bun:"version" json:"version"`
+	IsDefault bool         `bun:"is_default" json:"isDefault"`
+	CreatedAt time.Time    `bun:"created_at" json:"createdAt"`
+	UpdatedAt time.Time    `bun:"updated_at" json:"updatedAt"`
 }
 
 // TriggerExecution records one evaluation of a trigger against a ticket event that matched or

@@ -99,18 +99,7 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 		}
 		seen := w.version
 		changed := func() bool { return w.version != seen || len(w.events) > 0 || w.shouldContinueAsNew(ctx) }
-		if w.st.Ticket.BaseStatus == schema.BaseResolved && w.st.Ticket.ResolvedAt != nil {
-			due := w.st.Ticket.ResolvedAt.Add(w.in.AutoCloseAfter)
-			fired, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
-			if err != nil {
-				return w.st.Ticket, err
-			}
-			if !fired {
-				if err := w.autoClose(ctx); err != nil {
-					return w.st.Ticket, err
-				}
-			}
-		} else if err := workflow.Await(ctx, changed); err != nil {
+		if err := w.wait(ctx, changed); err != nil {
 			return w.st.Ticket, err
 		}
 		if w.shouldContinueAsNew(ctx) {
@@ -127,6 +116,38 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 		return w.st.Ticket, err
 	}
 	return w.st.Ticket, w.processEvents(ctx)
+}
+
+// wait blocks until something changes or the next deadline — the auto-close of a resolved
+// ticket, or a time condition's timer — falls due, and then acts on that deadline.
+func (w *ticketWorkflow) wait(ctx workflow.Context, changed func() bool) error {
+	var close *time.Time
+	if w.st.Ticket.BaseStatus == schema.BaseResolved && w.st.Ticket.ResolvedAt != nil {
+		due := w.st.Ticket.ResolvedAt.Add(w.in.AutoCloseAfter)
+		close = &due
+	}
+	timer, timerDue, hasTimer := w.nextTimer()
+	due := close
+	if hasTimer && (due == nil || timerDue.Before(*due)) {
+		due = &timerDue
+	}
+	if due == nil {
+		return workflow.Await(ctx, changed)
+	}
+	woke, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
+	if err != nil || woke {
+		return err
+	}
+	if hasTimer && !timerDue.After(*due) {
+		w.st.Fired = append(w.st.Fired, timerKey(timer, timerDue))
+		if n := len(w.st.Fired); n > 200 { // old moments never come back; keep the state small
+			w.st.Fired = w.st.Fired[n-200:]
+		}
+		w.events = append(w.events, TriggerEvent{Name: rules.EventTime, Actor: SystemActor,
+			Changes: map[string]rules.Change{}, OnlyTrigger: timer.TriggerID})
+		return nil
+	}
+	return w.autoClose(ctx)
 }
 
 func (w *ticketWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -177,6 +198,11 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, why cause, check func() err
 	}
 	w.st.Ticket.Seq++
 	w.st.Ticket.UpdatedAt = now
+	for _, a := range wr.Actions {
+		if a.Type == "public" {
+			w.st.LastPublicActionAt = &now
+		}
+	}
 	wr.Ticket = w.st.Ticket
 	if err := w.persist(ctx, wr); err != nil {
 		return err

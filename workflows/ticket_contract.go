@@ -122,6 +122,12 @@ type TicketState struct {
 	// Status and Owner are the open entries of the status and owner histories.
 	Status schema.StatusChange
 	Owner  schema.OwnerChange
+	// LastPublicActionAt is when the last public reply was added.
+	LastPublicActionAt *time.Time `json:",omitempty"`
+	// Timers are the time conditions to keep timers for; Fired the ones that fired, by
+	// trigger, version and moment, so that each fires once per moment.
+	Timers []TimerSpec `json:",omitempty"`
+	Fired  []string    `json:",omitempty"`
 }
 
 // CreateTicket is a new ticket, fully resolved and validated by the API.
@@ -161,6 +167,7 @@ func NewTicket(c CreateTicket) (TicketState, schema.TicketWrite) {
 	st := TicketState{Ticket: t}
 	w := schema.TicketWrite{}
 	if c.Description != "" {
+		st.LastPublicActionAt = &t.CreatedAt
 		st.Ticket.ActionCount = 1
 		w.Actions = []schema.Action{{TicketID: c.ID, ID: 1, Type: "public", Body: c.Description,
 			AuthorID: c.CreatedBy, Origin: c.Origin, CreatedAt: c.CreatedAt}}

@@ -67,6 +67,7 @@ func (w *ticketWorkflow) processEvents(ctx workflow.Context) error {
 		if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityEvaluateTriggers, in).Get(ctx, &res); err != nil {
 			return err
 		}
+		w.st.Timers = res.Timers
 		for _, f := range res.Firings {
 			for i, a := range f.Actions {
 				if err := w.applyAction(ctx, ev, f, i, a); err != nil {
@@ -216,4 +217,48 @@ func (w *ticketWorkflow) createChildTicket(ctx workflow.Context, f Firing, a Res
 	}
 	wr.Ticket.RunID = run.RunID
 	return persistTicket(ctx, wr)
+}
+
+// nextTimer is the time condition due soonest that has not fired for its current moment.
+func (w *ticketWorkflow) nextTimer() (TimerSpec, time.Time, bool) {
+	var next TimerSpec
+	var due time.Time
+	found := false
+	for _, spec := range w.st.Timers {
+		at, ok := w.anchor(spec.From)
+		if !ok {
+			continue
+		}
+		d := at.Add(spec.After)
+		if slices.Contains(w.st.Fired, timerKey(spec, d)) {
+			continue
+		}
+		if !found || d.Before(due) {
+			next, due, found = spec, d, true
+		}
+	}
+	return next, due, found
+}
+
+// anchor is the moment a timer counts from.
+func (w *ticketWorkflow) anchor(from string) (time.Time, bool) {
+	t := w.st.Ticket
+	switch from {
+	case rules.FromCreatedAt:
+		return t.CreatedAt, true
+	case rules.FromUpdatedAt:
+		return t.UpdatedAt, true
+	case rules.FromStatusChangedAt:
+		return w.st.Status.StartedAt, !w.st.Status.StartedAt.IsZero()
+	case rules.FromLastPublicActionAt:
+		if w.st.LastPublicActionAt != nil {
+			return *w.st.LastPublicActionAt, true
+		}
+		return t.CreatedAt, true
+	}
+	return time.Time{}, false
+}
+
+func timerKey(spec TimerSpec, due time.Time) string {
+	return fmt.Sprintf("%s@%d@%d", spec.TriggerID, spec.Version, due.UnixNano())
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -125,4 +126,64 @@ func (s *TicketSuite) TestWebhookActionStartsADelivery() {
 	s.Equal(int64(42), payload.Ticket.ID)
 	s.Equal(schema.BaseCanceled, payload.Ticket.BaseStatus)
 	s.Equal("Canceled", payload.Changes["status"].To)
+}
+
+// timeAsks are the simulated instants at which a ticket.time event was evaluated.
+func (s *TicketSuite) timeAsks() []time.Time {
+	s.writes.mu.Lock()
+	defer s.writes.mu.Unlock()
+	var at []time.Time
+	for _, in := range s.writes.asked {
+		if in.Event.Name == rules.EventTime {
+			at = append(at, in.Now)
+		}
+	}
+	return at
+}
+
+// "Still New 2 hours after creation": the timer fires exactly at creation + 2h, once, and
+// its trigger's actions apply.
+func (s *TicketSuite) TestTimeConditionFiresOnceAtItsDeadline() {
+	spec := TimerSpec{TriggerID: "T-stale", Version: 1, After: 2 * time.Hour, From: rules.FromCreatedAt}
+	s.writes.firings = func(in EvaluateInput) []Firing {
+		if in.Event.Name == rules.EventTime && in.Event.OnlyTrigger == "T-stale" && in.Ticket.BaseStatus == schema.BaseNew {
+			return fire("T-stale", act(rules.Action{Type: rules.ActionAddTags, Tags: []string{"stale"}}))
+		}
+		return nil
+	}
+	s.timers(spec)
+	s.updateAt(10*time.Hour, UpdateChangeStatus, ChangeStatusInput{Actor: agent, Status: schema.BaseCanceled, BaseStatus: schema.BaseCanceled})
+	s.env.ExecuteWorkflow(TicketWorkflowType, newInput(time.Hour))
+	t := s.result()
+	s.Equal([]time.Time{start.Add(2 * time.Hour)}, s.timeAsks(), "exactly at the deadline, and never twice")
+	s.Contains(t.Tags, "stale")
+}
+
+// "No reply for 1 hour": a reply moves the moment, so the timer is armed again for the new one.
+func (s *TicketSuite) TestTimeConditionIsRearmedWhenTheTicketChanges() {
+	spec := TimerSpec{TriggerID: "T-quiet", Version: 1, After: time.Hour, From: rules.FromLastPublicActionAt}
+	s.timers(spec)
+	s.updateAt(30*time.Minute, UpdateAddAction, AddActionInput{Actor: agent, Type: "public", Body: "Looking into it", Origin: 2})
+	s.updateAt(45*time.Minute, UpdateAddAction, AddActionInput{Actor: agent, Type: "internal", Body: "a note is not a reply", Origin: 2})
+	s.updateAt(5*time.Hour, UpdateChangeStatus, ChangeStatusInput{Actor: agent, Status: schema.BaseCanceled, BaseStatus: schema.BaseCanceled})
+	s.env.ExecuteWorkflow(TicketWorkflowType, newInput(time.Hour))
+	s.result()
+	s.Equal([]time.Time{start.Add(90 * time.Minute)}, s.timeAsks(), "an hour after the last reply, not after creation")
+}
+
+// timers makes every evaluation report these time conditions as configured.
+func (s *TicketSuite) timers(specs ...TimerSpec) {
+	inner := s.writes.firings
+	s.writes.firings = nil
+	s.env.OnActivity(ActivityEvaluateTriggers, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in EvaluateInput) (EvaluateResult, error) {
+			s.writes.mu.Lock()
+			s.writes.asked = append(s.writes.asked, in)
+			s.writes.mu.Unlock()
+			res := EvaluateResult{Timers: specs}
+			if inner != nil {
+				res.Firings = inner(in)
+			}
+			return res, nil
+		})
 }

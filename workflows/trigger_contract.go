@@ -28,6 +28,16 @@ type TriggerEvent struct {
 	Actor   Actor
 	// Chain is the triggers whose actions caused this event, outermost first.
 	Chain []string
+	// OnlyTrigger, on a ticket.time event, is the one trigger whose timer fell due.
+	OnlyTrigger string `json:",omitempty"`
+}
+
+// TimerSpec is a time condition the ticket keeps a durable timer for.
+type TimerSpec struct {
+	TriggerID string
+	Version   int
+	After     time.Duration
+	From      string // a rules.TimerAnchors value
 }
 
 // EvaluateInput asks which triggers fire on an event.
@@ -73,7 +83,9 @@ type TicketStatusInput struct {
 	Change   ChangeStatusInput
 }
 
-// EvaluateResult is the firings, in order.
+// EvaluateResult is the firings, in order, and the time conditions now configured (so the
+// ticket's timers follow trigger edits without a query of their own).
 type EvaluateResult struct {
 	Firings []Firing
+	Timers  []TimerSpec
 }

@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS triggers (
     actions          jsonb NOT NULL DEFAULT '[]',
     position         integer NOT NULL DEFAULT 0,
     stop_processing  boolean NOT NULL DEFAULT false,
+    -- a time condition's timer: {"after":"2h","from":"createdAt"}
+    timer            jsonb,
     -- rises with every edit; compiled programs are cached by (id, version)
     version          integer NOT NULL DEFAULT 1,
     is_default       boolean NOT NULL DEFAULT false,
