@@ -223,6 +223,9 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.enforceForm(c, formChange{Create: nt}); err != nil {
+		return err
+	}
 	if nt.ID, err = schema.NextTicketID(ctx, s.db); err != nil {
 		return err
 	}
@@ -545,6 +548,9 @@ func (s *Server) patchTicket(c *fiber.Ctx) error {
 	}
 	t, err := s.loadTicket(c)
 	if err != nil {
+		return err
+	}
+	if err := s.enforceForm(c, formChange{Stored: t, Patch: &in}); err != nil {
 		return err
 	}
 	return s.update(c, t, workflows.UpdateSetFields, workflows.SetFieldsInput{Actor: actor(c), Subject: in.Subject,
