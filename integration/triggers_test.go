@@ -2,14 +2,21 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -105,4 +112,59 @@ func TestTriggersInTheTicketWorkflow(t *testing.T) {
 	require.True(t, slices.ContainsFunc(s.executions(t, n.ID), func(e schema.TriggerExecution) bool {
 		return e.Matched && len(e.Actions) == 1 && e.Actions[0].Type == rules.ActionNotifyAgents
 	}))
+}
+
+// A trigger's call_webhook reaches a real receiver through the durable delivery workflow: the
+// body carries the event, the ticket and the changes, and the signature verifies. A receiver
+// that fails first is retried; the ticket never waits for it.
+func TestTriggerCallsWebhook(t *testing.T) {
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	p := s.newPeople(t)
+	var mu sync.Mutex
+	var got []*http.Request
+	var bodies [][]byte
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		got, bodies = append(got, r), append(bodies, b)
+		if len(got) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable) // the first attempt fails
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer recv.Close()
+	hook := s.call(t, s.admin, "POST", "/api/v1/webhooks", map[string]any{"name": "crm", "url": recv.URL + "/hook"}).expect(201).obj()
+	s.addTrigger(t, "to the CRM", []string{rules.EventStatusChanged}, "ticket.category == 'crm' && ticket.baseStatus == 'Resolved'", 1,
+		rules.Action{Type: rules.ActionCallWebhook, WebhookID: hook["id"].(string)})
+
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Sync me", "category": "crm"})
+	start := time.Now()
+	s.post(t, p.agentTok, tk.ID, "status", map[string]any{"status": "Resolved"}).expect(200)
+	require.Less(t, time.Since(start), 5*time.Second, "the change does not wait for the receiver")
+	eventually(t, 30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 2 }, "delivered after a retry")
+
+	mu.Lock()
+	req, body := got[1], bodies[1]
+	mu.Unlock()
+	var payload struct {
+		Event   string                  `json:"event"`
+		Ticket  map[string]any          `json:"ticket"`
+		Changes map[string]rules.Change `json:"changes"`
+	}
+	require.NoError(t, json.Unmarshal(body, &payload))
+	require.Equal(t, rules.EventStatusChanged, payload.Event)
+	require.EqualValues(t, tk.ID, payload.Ticket["id"])
+	require.Equal(t, "Resolved", payload.Changes["status"].To)
+	ts, err := strconv.ParseInt(req.Header.Get("webhook-timestamp"), 10, 64)
+	require.NoError(t, err)
+	require.True(t, webhook.Verify(hook["secret"].(string), req.Header.Get("webhook-id"), time.Unix(ts, 0), body,
+		req.Header.Get("webhook-signature")), "the signature verifies with the webhook's secret")
+	eventually(t, 10*time.Second, func() bool {
+		page := s.call(t, s.admin, "GET", fmt.Sprintf("/api/v1/tickets/%d/webhook-deliveries", tk.ID), nil).expect(200).obj()
+		data := page["data"].([]any)
+		return len(data) == 1 && data[0].(map[string]any)["state"] == "succeeded"
+	}, "the delivery log shows it")
 }
