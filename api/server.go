@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -63,8 +64,11 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	s := &Server{db: db, temporal: tc, cfg: cfg, log: log, tokens: newTokenCache(10 * time.Second),
 		hub: events.NewHub(), shutdown: make(chan struct{})}
 	app := fiber.New(fiber.Config{
-		ErrorHandler:          errorHandler(log),
-		BodyLimit:             cfg.BodyLimit,
+		ErrorHandler: errorHandler(log),
+		// fasthttp refuses a larger body without reading it and closes the connection, so a
+		// client still sending gets a reset instead of the 413. Reading up to 4x the limit and
+		// refusing past the limit ourselves (bodyLimit) gives those a clean answer.
+		BodyLimit:             min(4*cfg.BodyLimit, 64<<20),
 		DisableStartupMessage: true,
 		UnescapePath:          true, // status names in paths carry spaces (%20)
 		ReadTimeout:           30 * time.Second,
@@ -73,7 +77,7 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 		// PBXs send recording links of up to 8 KiB in the query string.
 		ReadBufferSize: 16 << 10,
 	})
-	app.Use(recover.New())
+	app.Use(recover.New(), bodyLimit(cfg.BodyLimit))
 	a := &App{App: app, stop: func() {}}
 	if db != nil {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -157,6 +161,17 @@ func requestLog(log *slog.Logger) fiber.Handler {
 		log.Debug("request", "method", c.Method(), "path", c.Path(), "status", c.Response().StatusCode(),
 			"duration", time.Since(start))
 		return err
+	}
+}
+
+// bodyLimit refuses a request body over the configured limit with the envelope's 413.
+func bodyLimit(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if len(c.Body()) > limit {
+			return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "payload_too_large",
+				Message: fmt.Sprintf("the request body is larger than the limit of %d bytes", limit)}
+		}
+		return c.Next()
 	}
 }
 
