@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 )
 
 // Action types a trigger may take.
@@ -120,24 +121,102 @@ func (a Action) Validate() map[string]string {
 	return bad
 }
 
+// checkTemplate parses a template and refuses names the ticket does not have ({{.subjct}}),
+// which would otherwise render as nothing. Names under range and with blocks are not checked:
+// there the dot is something else.
 func checkTemplate(bad map[string]string, field, text string) {
-	if _, err := template.New(field).Option("missingkey=zero").Parse(text); err != nil {
+	tpl, err := template.New(field).Option("missingkey=zero").Parse(text)
+	if err != nil {
 		bad[field] = "is not a valid template: " + err.Error()
+		return
+	}
+	known := templateData(Ticket{})
+	var unknown []string
+	for _, t := range tpl.Templates() {
+		if t.Tree != nil {
+			unknownNames(t.Tree.Root, true, known, &unknown)
+		}
+	}
+	if len(unknown) > 0 {
+		names := make([]string, 0, len(known))
+		for k := range known {
+			names = append(names, "."+k)
+		}
+		slices.Sort(names)
+		bad[field] = fmt.Sprintf("is not a valid template: the ticket has no field %s; use %s",
+			strings.Join(unknown, ", "), strings.Join(names, ", "))
 	}
 }
 
-// Render fills a template with the ticket's fields: "Hello {{.subject}} ({{.urgency}})".
+func unknownNames(n parse.Node, top bool, known map[string]any, out *[]string) {
+	check := func(name string) {
+		if _, ok := known[name]; !ok && !slices.Contains(*out, "."+name) {
+			*out = append(*out, "."+name)
+		}
+	}
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				unknownNames(c, top, known, out)
+			}
+		}
+	case *parse.ActionNode:
+		unknownNames(n.Pipe, top, known, out)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				unknownNames(c, top, known, out)
+			}
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			unknownNames(a, top, known, out)
+		}
+	case *parse.FieldNode:
+		if top {
+			check(n.Ident[0])
+		}
+	case *parse.VariableNode:
+		if len(n.Ident) > 1 && n.Ident[0] == "$" {
+			check(n.Ident[1])
+		}
+	case *parse.ChainNode:
+		unknownNames(n.Node, top, known, out)
+	case *parse.IfNode:
+		unknownNames(n.Pipe, top, known, out)
+		unknownNames(n.List, top, known, out)
+		unknownNames(n.ElseList, top, known, out)
+	case *parse.RangeNode:
+		unknownNames(n.Pipe, top, known, out)
+		unknownNames(n.List, false, known, out)
+		unknownNames(n.ElseList, top, known, out)
+	case *parse.WithNode:
+		unknownNames(n.Pipe, top, known, out)
+		unknownNames(n.List, false, known, out)
+		unknownNames(n.ElseList, top, known, out)
+	case *parse.TemplateNode:
+		unknownNames(n.Pipe, top, known, out)
+	}
+}
+
+func templateData(t Ticket) map[string]any {
+	return map[string]any{"id": t.ID, "protocol": t.Protocol, "type": t.Type, "subject": t.Subject,
+		"category": t.Category, "urgency": t.Urgency, "status": t.Status, "baseStatus": t.BaseStatus,
+		"ownerId": t.OwnerID, "teamId": t.TeamID, "tags": t.Tags, "customFields": t.CustomFields}
+}
+
+// Render fills a template with the ticket's fields: "Hello {{.subject}} ({{.urgency}})". A
+// missing value (a custom field the ticket does not have) renders as nothing, not as
+// text/template's "<no value>".
 func Render(text string, t Ticket) (string, error) {
 	tpl, err := template.New("t").Option("missingkey=zero").Parse(text)
 	if err != nil {
 		return "", err
 	}
-	fields := map[string]any{"id": t.ID, "protocol": t.Protocol, "type": t.Type, "subject": t.Subject,
-		"category": t.Category, "urgency": t.Urgency, "status": t.Status, "baseStatus": t.BaseStatus,
-		"ownerId": t.OwnerID, "teamId": t.TeamID, "tags": t.Tags, "customFields": t.CustomFields}
 	var b strings.Builder
-	if err := tpl.Execute(&b, fields); err != nil {
+	if err := tpl.Execute(&b, templateData(t)); err != nil {
 		return "", err
 	}
-	return b.String(), nil
+	return strings.ReplaceAll(b.String(), "<no value>", ""), nil
 }

@@ -36,7 +36,7 @@ func Compile(condition string) (*vm.Program, error) {
 		return nil, nil
 	}
 	if len(condition) > MaxLength {
-		return nil, &CompileError{Message: fmt.Sprintf("the condition is longer than %d characters", MaxLength), Line: 1}
+		return nil, &CompileError{Message: fmt.Sprintf("the condition is longer than %d characters", MaxLength), Line: 1, Column: 1}
 	}
 	p, err := expr.Compile(condition, expr.Env(Env{}), expr.AsBool(), expr.DisableBuiltin("now"), expr.MaxNodes(MaxNodes))
 	if err != nil {
@@ -45,12 +45,24 @@ func Compile(condition string) (*vm.Program, error) {
 	return p, nil
 }
 
+// compileError gives an expr error its position, 1-based. Errors about the whole expression
+// (its type, its length) have none of their own and point at its start.
 func compileError(err error) *CompileError {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return &CompileError{Message: fe.Message, Line: fe.Line, Column: fe.Column + 1, Snippet: strings.TrimSpace(fe.Snippet)}
+		return &CompileError{Message: clarify(fe.Message), Line: max(fe.Line, 1), Column: max(fe.Column+1, 1),
+			Snippet: strings.TrimSpace(fe.Snippet)}
 	}
-	return &CompileError{Message: err.Error(), Line: 1}
+	return &CompileError{Message: clarify(err.Error()), Line: 1, Column: 1}
+}
+
+// clarify rewrites expr's "expected bool, but got string" (from expr.AsBool) into words an
+// admin reads without knowing Go.
+func clarify(msg string) string {
+	if got, ok := strings.CutPrefix(msg, "expected bool, but got "); ok {
+		return "the condition must give true or false: expected type boolean, but got " + got
+	}
+	return msg
 }
 
 // Eval runs a condition. A nil program matches. It never panics: a runtime error (a nil map,

@@ -13,7 +13,9 @@ import (
 //
 //	ticket   every ticket field (ticket.urgency, ticket.tags, ticket.customFields.plan, ...)
 //	event    the event: event.name, event.payload
-//	changes  field -> {from, to} for the change that caused the event
+//	changes  field -> {from, to} for the change that caused the event: changes.urgency.to or
+//	         changes["urgency"].to; a field that did not change reads as nil (no error), and
+//	         'urgency' in changes tells whether it changed
 //	actor    who made the change: actor.id, actor.kind (agent, customer, system, trigger)
 //	now      the time of the event
 //
@@ -58,10 +60,12 @@ const (
 	EventStatusChanged = "ticket.status_changed"
 	EventAssigned      = "ticket.assigned"
 	EventActionAdded   = "ticket.action_added"
+	// EventTime is a trigger's own timer falling due (see Timer).
+	EventTime = "ticket.time"
 )
 
 // Events is every event a trigger may name.
-var Events = []string{EventCreated, EventUpdated, EventStatusChanged, EventAssigned, EventActionAdded}
+var Events = []string{EventCreated, EventUpdated, EventStatusChanged, EventAssigned, EventActionAdded, EventTime}
 
 // Event is what happened.
 type Event struct {
