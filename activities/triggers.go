@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -47,7 +48,10 @@ func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.Evaluate
 	}
 	t := workflows.RulesTicket(in.Ticket)
 	env := rules.NewEnv(t, rules.Event{Name: in.Event.Name, Payload: map[string]any{}}, in.Event.Changes,
-		rules.Actor{ID: in.Event.Actor.ID, Kind: actorKinds[in.Event.Actor.Role]}, in.Now)
+		rules.Actor{ID: in.Event.Actor.ID, Kind: actorKinds[in.Event.Actor.Role]}, in.Now).
+		WithCalendars(func(id string) (interface{ IsOpen(time.Time) bool }, error) {
+			return schema.LoadCalendar(ctx, a.DB, id)
+		})
 	for _, tr := range triggers {
 		if slices.Contains(in.Event.Chain, tr.ID) {
 			continue // its own chain caused this change: firing again would loop

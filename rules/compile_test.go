@@ -300,3 +300,31 @@ func TestCacheCompilesOncePerVersion(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+type fixedCalendar bool
+
+func (f fixedCalendar) IsOpen(time.Time) bool { return bool(f) }
+
+func TestInBusinessHours(t *testing.T) {
+	p, err := Compile("inBusinessHours('support') && !inBusinessHours('night')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := NewEnv(Ticket{}, Event{Name: EventUpdated}, nil, Actor{}, time.Now())
+	if ok, err := Eval(p, env); err != nil || ok {
+		t.Fatalf("without calendars every calendar is closed: %v %v", ok, err)
+	}
+	loads := 0
+	env = env.WithCalendars(func(id string) (interface{ IsOpen(time.Time) bool }, error) {
+		loads++
+		return fixedCalendar(id == "support"), nil
+	})
+	for range 2 {
+		if ok, err := Eval(p, env); err != nil || !ok {
+			t.Fatalf("support is open, night closed: %v %v", ok, err)
+		}
+	}
+	if loads != 2 {
+		t.Fatalf("each calendar is loaded once per evaluation, got %d loads", loads)
+	}
+}

@@ -27,9 +27,12 @@ type Env struct {
 	Actor   Actor             `expr:"actor"`
 	Now     time.Time         `expr:"now"`
 
-	HasTag     func(tag string) bool     `expr:"hasTag"`
-	HoursSince func(t time.Time) float64 `expr:"hoursSince"`
-	IsEmpty    func(v any) bool          `expr:"isEmpty"`
+	HasTag func(tag string) bool `expr:"hasTag"`
+	// InBusinessHours says whether now is inside a calendar's business hours; it is false for
+	// an unknown calendar.
+	InBusinessHours func(calendarID string) bool `expr:"inBusinessHours"`
+	HoursSince      func(t time.Time) float64    `expr:"hoursSince"`
+	IsEmpty         func(v any) bool             `expr:"isEmpty"`
 }
 
 // Ticket is the ticket as conditions see it.
@@ -91,10 +94,30 @@ func NewEnv(t Ticket, e Event, changes map[string]Change, actor Actor, now time.
 		changes = map[string]Change{}
 	}
 	return Env{Ticket: t, Event: e, Changes: changes, Actor: actor, Now: now,
-		HasTag:     func(tag string) bool { return slices.Contains(t.Tags, tag) },
-		HoursSince: func(at time.Time) float64 { return now.Sub(at).Hours() },
-		IsEmpty:    isEmpty,
+		HasTag:          func(tag string) bool { return slices.Contains(t.Tags, tag) },
+		HoursSince:      func(at time.Time) float64 { return now.Sub(at).Hours() },
+		IsEmpty:         isEmpty,
+		InBusinessHours: func(string) bool { return false },
 	}
+}
+
+// Calendars answers inBusinessHours; the evaluation sets it from the stored calendars.
+type Calendars func(calendarID string) (interface{ IsOpen(time.Time) bool }, error)
+
+// WithCalendars makes inBusinessHours consult the calendars, each loaded once per evaluation.
+func (e Env) WithCalendars(load Calendars) Env {
+	seen := map[string]bool{}
+	e.InBusinessHours = func(id string) bool {
+		open, ok := seen[id]
+		if !ok {
+			if cal, err := load(id); err == nil && cal != nil {
+				open = cal.IsOpen(e.Now)
+			}
+			seen[id] = open
+		}
+		return open
+	}
+	return e
 }
 
 func isEmpty(v any) bool {
