@@ -143,6 +143,13 @@ type Ticket struct {
 	ClosedAt     *time.Time     `bun:"closed_at" json:"closedAt"`
 	ActionCount  int            `bun:"action_count" json:"actionCount"`
 	ParentID     *int64         `bun:"parent_id" json:"parentId"`
+	// SLA: the deadlines the ticket's workflow keeps (see workflows/sla.go).
+	SLAPolicyID            *string    `bun:"sla_policy_id" json:"slaPolicyId"`
+	SLAResponseDue         *time.Time `bun:"sla_response_due" json:"slaResponseDue"`
+	SLASolutionDue         *time.Time `bun:"sla_solution_due" json:"slaSolutionDue"`
+	SLASolutionDueIsPaused bool       `bun:"sla_solution_due_is_paused" json:"slaSolutionDueIsPaused"`
+	SLARealResponseDate    *time.Time `bun:"sla_real_response_date" json:"slaRealResponseDate"`
+	SLAManualBy            *string    `bun:"sla_manual_by" json:"slaManualBy"`
 	// Version rises with every change the workflow persists (Seq in the table).
 	Seq   int64  `bun:"seq" json:"version"`
 	RunID string `bun:"run_id" json:"-"` // set by the persisting activity from its own info

@@ -21,6 +21,8 @@ var ticketColumns = []string{
 	"protocol", "type", "subject", "category", "urgency", "status", "base_status", "origin",
 	"owner_id", "team_id", "client_ids", "tags", "custom_fields", "created_by", "created_at",
 	"updated_at", "resolved_at", "closed_at", "action_count", "seq", "run_id", "parent_id",
+	"sla_policy_id", "sla_response_due", "sla_solution_due", "sla_solution_due_is_paused",
+	"sla_real_response_date", "sla_manual_by",
 }
 
 // SaveTicket writes a ticket change in one transaction. It is idempotent and ordered: the write
