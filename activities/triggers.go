@@ -47,11 +47,18 @@ func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.Evaluate
 		}
 	}
 	t := workflows.RulesTicket(in.Ticket)
-	env := rules.NewEnv(t, rules.Event{Name: in.Event.Name, Payload: map[string]any{}}, in.Event.Changes,
+	payload := in.Event.Payload
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	env := rules.NewEnv(t, rules.Event{Name: in.Event.Name, Payload: payload}, in.Event.Changes,
 		rules.Actor{ID: in.Event.Actor.ID, Kind: actorKinds[in.Event.Actor.Role]}, in.Now).
 		WithCalendars(func(id string) (interface{ IsOpen(time.Time) bool }, error) {
 			return schema.LoadCalendar(ctx, a.DB, id)
 		})
+	if res.SLA, err = a.chooseSLA(ctx, in.Ticket, env); err != nil {
+		return res, err
+	}
 	for _, tr := range triggers {
 		if slices.Contains(in.Event.Chain, tr.ID) {
 			continue // its own chain caused this change: firing again would loop

@@ -65,10 +65,15 @@ const (
 	EventActionAdded   = "ticket.action_added"
 	// EventTime is a trigger's own timer falling due (see Timer).
 	EventTime = "ticket.time"
+	// EventSLAWarning and EventSLABreached: an SLA target is near or past; event.payload.target
+	// is "response" or "resolution".
+	EventSLAWarning  = "sla.warning"
+	EventSLABreached = "sla.breached"
 )
 
 // Events is every event a trigger may name.
-var Events = []string{EventCreated, EventUpdated, EventStatusChanged, EventAssigned, EventActionAdded, EventTime}
+var Events = []string{EventCreated, EventUpdated, EventStatusChanged, EventAssigned, EventActionAdded, EventTime,
+	EventSLAWarning, EventSLABreached}
 
 // Event is what happened.
 type Event struct {

@@ -11,10 +11,11 @@ import (
 // TicketWrite is one change of a ticket as its workflow persists it: the whole ticket row, the
 // actions the change added and the history entries it opened or closed.
 type TicketWrite struct {
-	Ticket   Ticket
-	Actions  []Action
-	Statuses []StatusChange
-	Owners   []OwnerChange
+	Ticket    Ticket
+	Actions   []Action
+	Statuses  []StatusChange
+	Owners    []OwnerChange
+	SLAEvents []SLAEvent `json:",omitempty"`
 }
 
 var ticketColumns = []string{
@@ -61,6 +62,14 @@ func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
 			if _, err := tx.NewInsert().Model(&w.Statuses).On("CONFLICT (ticket_id, seq) DO UPDATE").
 				Set("ended_at = EXCLUDED.ended_at").Exec(ctx); err != nil {
 				return fmt.Errorf("save ticket %d status history: %w", w.Ticket.ID, err)
+			}
+		}
+		if len(w.SLAEvents) > 0 {
+			for i := range w.SLAEvents {
+				w.SLAEvents[i].TicketID = w.Ticket.ID
+			}
+			if _, err := tx.NewInsert().Model(&w.SLAEvents).On("CONFLICT (dedupe_key) DO NOTHING").Exec(ctx); err != nil {
+				return fmt.Errorf("save ticket %d SLA events: %w", w.Ticket.ID, err)
 			}
 		}
 		if len(w.Owners) > 0 {

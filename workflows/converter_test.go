@@ -1,5 +1,14 @@
 package workflows
 
-import "go.temporal.io/sdk/converter"
+import (
+	"context"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+)
 
 func converterFor() converter.DataConverter { return converter.GetDefaultDataConverter() }
+
+var mockAny = mock.Anything
+
+type ctxT = context.Context

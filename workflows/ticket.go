@@ -40,10 +40,12 @@ type ticketWorkflow struct {
 	events []TriggerEvent
 }
 
-// cause is why a change happens: who asked, and which triggers led to it.
+// cause is why a change happens: who asked, and which triggers led to it. Bookkeeping changes
+// (SLA facts) are recorded without counting as an update of the ticket.
 type cause struct {
-	actor Actor
-	chain []string
+	actor       Actor
+	chain       []string
+	bookkeeping bool
 }
 
 func by(a Actor) cause { return cause{actor: a} }
@@ -64,6 +66,7 @@ func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 		{UpdateAddAction, w.addAction, w.validateAddAction},
 		{UpdateSetFields, w.setFields, w.validateSetFields},
 		{UpdateReopen, w.reopen, w.validateReopen},
+		{UpdateSetSLADue, w.setSLADue, w.validateSetSLADue},
 	}
 	for _, h := range handlers {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -127,9 +130,13 @@ func (w *ticketWorkflow) wait(ctx workflow.Context, changed func() bool) error {
 		close = &due
 	}
 	timer, timerDue, hasTimer := w.nextTimer()
+	sla, hasSLA := w.nextSLATimer()
 	due := close
 	if hasTimer && (due == nil || timerDue.Before(*due)) {
 		due = &timerDue
+	}
+	if hasSLA && (due == nil || sla.at.Before(*due)) {
+		due = &sla.at
 	}
 	if due == nil {
 		return workflow.Await(ctx, changed)
@@ -137,6 +144,9 @@ func (w *ticketWorkflow) wait(ctx workflow.Context, changed func() bool) error {
 	woke, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
 	if err != nil || woke {
 		return err
+	}
+	if hasSLA && !sla.at.After(*due) {
+		return w.fireSLA(ctx, sla)
 	}
 	if hasTimer && !timerDue.After(*due) {
 		w.st.Fired = append(w.st.Fired, timerKey(timer, timerDue))
@@ -193,11 +203,14 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, why cause, check func() err
 	wr := schema.TicketWrite{}
 	before := w.st.Ticket
 	mutate(now, &wr)
-	if len(wr.Actions)+len(wr.Statuses)+len(wr.Owners) == 0 && reflect.DeepEqual(before, w.st.Ticket) {
+	w.trackSLA(now, before, &wr, why)
+	if len(wr.Actions)+len(wr.Statuses)+len(wr.Owners)+len(wr.SLAEvents) == 0 && reflect.DeepEqual(before, w.st.Ticket) {
 		return nil // nothing changed: nothing to write
 	}
 	w.st.Ticket.Seq++
-	w.st.Ticket.UpdatedAt = now
+	if !why.bookkeeping {
+		w.st.Ticket.UpdatedAt = now
+	}
 	for _, a := range wr.Actions {
 		if a.Type == "public" {
 			w.st.LastPublicActionAt = &now
@@ -257,7 +270,17 @@ func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
 }
 
 func searchAttributeValues(t schema.Ticket) []any {
-	return []any{t.ID, t.Status, t.BaseStatus, t.Urgency, deref(t.OwnerID), deref(t.TeamID)}
+	v := []any{t.ID, t.Status, t.BaseStatus, t.Urgency, deref(t.OwnerID), deref(t.TeamID)}
+	if hasSLA(t) {
+		v = append(v, nearestDue(t))
+	}
+	return v
+}
+
+// hasSLA: the ticket has, or had, deadlines. Tickets without publish no SlaDue at all, as
+// before SLAs existed.
+func hasSLA(t schema.Ticket) bool {
+	return t.SLAPolicyID != nil || t.SLAResponseDue != nil || t.SLASolutionDue != nil
 }
 
 func deref(s *string) string {

@@ -70,13 +70,22 @@ func TicketStartOptions(t schema.Ticket, taskQueue string) client.StartWorkflowO
 	}
 }
 
-// searchAttributeUpdates is the ticket's search attributes; empty keywords are unset.
+// searchAttributeUpdates is the ticket's search attributes; empty keywords are unset. SlaDue is
+// the nearest unmet deadline, published only for tickets with an SLA.
 func searchAttributeUpdates(t schema.Ticket) []temporal.SearchAttributeUpdate {
-	return []temporal.SearchAttributeUpdate{
+	u := []temporal.SearchAttributeUpdate{
 		SATicketID.ValueSet(t.ID), SATicketStatus.ValueSet(t.Status), SABaseStatus.ValueSet(t.BaseStatus),
 		keywordOrUnset(SAUrgency, t.Urgency), keywordOrUnset(SAOwnerID, deref(t.OwnerID)),
 		keywordOrUnset(SATeamID, deref(t.TeamID)),
 	}
+	if hasSLA(t) {
+		if due := nearestDue(t); due != nil {
+			u = append(u, SASlaDue.ValueSet(*due))
+		} else {
+			u = append(u, SASlaDue.ValueUnset())
+		}
+	}
+	return u
 }
 
 func keywordOrUnset(k temporal.SearchAttributeKeyKeyword, v string) temporal.SearchAttributeUpdate {
@@ -128,6 +137,8 @@ type TicketState struct {
 	// trigger, version and moment, so that each fires once per moment.
 	Timers []TimerSpec `json:",omitempty"`
 	Fired  []string    `json:",omitempty"`
+	// SLA is the ticket's deadlines' bookkeeping.
+	SLA SLAState
 }
 
 // CreateTicket is a new ticket, fully resolved and validated by the API.

@@ -68,6 +68,9 @@ func (w *ticketWorkflow) processEvents(ctx workflow.Context) error {
 			return err
 		}
 		w.st.Timers = res.Timers
+		if err := w.applySLAChoice(ctx, res.SLA); err != nil {
+			return err
+		}
 		for _, f := range res.Firings {
 			for i, a := range f.Actions {
 				if err := w.applyAction(ctx, ev, f, i, a); err != nil {

@@ -30,6 +30,8 @@ type TriggerEvent struct {
 	Chain []string
 	// OnlyTrigger, on a ticket.time event, is the one trigger whose timer fell due.
 	OnlyTrigger string `json:",omitempty"`
+	// Payload is the event's own data (sla.*: the target).
+	Payload map[string]any `json:",omitempty"`
 }
 
 // TimerSpec is a time condition the ticket keeps a durable timer for.
@@ -83,9 +85,11 @@ type TicketStatusInput struct {
 	Change   ChangeStatusInput
 }
 
-// EvaluateResult is the firings, in order, and the time conditions now configured (so the
-// ticket's timers follow trigger edits without a query of their own).
+// EvaluateResult is the firings, in order, the time conditions now configured (so the ticket's
+// timers follow trigger edits without a query of their own), and the SLA rule that applies to
+// the ticket now (nil: none).
 type EvaluateResult struct {
 	Firings []Firing
 	Timers  []TimerSpec
+	SLA     *SLAChoice `json:",omitempty"`
 }

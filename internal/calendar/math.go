@@ -1,0 +1,258 @@
+package calendar
+
+import (
+	"sync"
+	"time"
+)
+
+// Business-time arithmetic for SLA deadlines.
+//
+// Rules, on top of those of the package comment:
+//
+//   - Minutes are real elapsed minutes. The open time of a calendar is the set of instants at
+//     which IsOpen is true, so an interval covering a fall-back day's repeated hour has 60 more
+//     real minutes, and a spring-forward day's missing wall-clock times are never open.
+//   - Instants keep their sub-minute precision: AddBusinessMinutes(09:00:30, 1) is 09:01:30 when
+//     09:00:30-09:01:30 is open; BusinessMinutesBetween rounds the total open time down to whole
+//     minutes (30 open seconds on Friday and 30 on Monday make a minute).
+//   - The arithmetic walks open intervals date by date (and zone period by zone period), never
+//     minute by minute: its cost grows with the number of dates it walks, not with the minutes.
+//   - It looks at most SearchYears ahead. A calendar that is closed for that long (no intervals
+//     at all, or every open weekday a holiday) never opens: NextOpen says ok=false and
+//     AddBusinessMinutes returns Never. So does a deadline further away than that, possible only
+//     for calendars open a few minutes a year.
+
+// SearchYears is how far ahead NextOpen and AddBusinessMinutes look for open time.
+const SearchYears = 400
+
+// Never is the far-future instant that AddBusinessMinutes returns when the deadline is not
+// within SearchYears (and NextOpen with ok=false): 9999-12-31T23:59:59Z, the last second that
+// RFC 3339 (and so JSON) can write. No result of the arithmetic is after it.
+func Never() time.Time { return never }
+
+var never = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// Always is the calendar of calendar time (24/7), for SLA rules that count calendar rather than
+// business hours: zone UTC, every day 00:00-24:00, no holidays. It is shared and immutable.
+func Always() *Calendar { return always() }
+
+var always = sync.OnceValue(func() *Calendar {
+	week := map[string][]Interval{}
+	for _, d := range Days {
+		week[d] = []Interval{{Start: "00:00", End: "24:00"}}
+	}
+	c, err := Spec{Timezone: "UTC", Week: week, Holidays: []Holiday{}}.Compile()
+	if err != nil {
+		panic("calendar: Always: " + err.Error())
+	}
+	return c
+})
+
+// maxAddMinutes is more minutes than SearchYears can hold: a larger count is always Never.
+const maxAddMinutes = (SearchYears + 1) * 366 * dayMinutes
+
+// AddBusinessMinutes returns the instant at which `minutes` business minutes have passed after
+// from.
+//
+//   - If from is outside business hours, counting starts at the next opening: with Mon-Fri
+//     09:00-18:00, Friday 17:50 plus 30 minutes is Monday 09:20.
+//   - The result is the end of the last minute counted, so it may be the end of an interval
+//     (Friday 17:30 plus 30 minutes is Friday 18:00, not Monday 09:00).
+//   - Adding 0 (or a negative count, which is taken as 0) returns from unchanged, even outside
+//     business hours: nothing is due later than now.
+//   - Sub-minute precision of from is kept (09:00:30 plus 1 is 09:01:30 when open).
+//   - Otherwise the result is in from's location (without a monotonic clock reading).
+//   - When the deadline is not within SearchYears of from (the calendar never opens, or opens a
+//     few minutes a year), the result is Never().
+//
+// For every open from, BusinessMinutesBetween(from, AddBusinessMinutes(from, m)) == m; for a
+// closed one, the same holds counting from NextOpen(from).
+func (c *Calendar) AddBusinessMinutes(from time.Time, minutes int) time.Time {
+	if minutes <= 0 {
+		return from
+	}
+	if minutes > maxAddMinutes || !c.opens() {
+		return never
+	}
+	limit := searchLimit(from)
+	need := time.Duration(minutes) * time.Minute
+	w := c.walkFrom(from)
+	for {
+		lo, hi, ok := w.next(limit)
+		if !ok {
+			return never
+		}
+		if d := hi.Sub(lo); d < need {
+			need -= d
+			continue
+		}
+		due := lo.Add(need)
+		if due.After(limit) {
+			return never
+		}
+		return due.In(from.Location())
+	}
+}
+
+// BusinessMinutesBetween counts the business minutes in [a, b): the open time between them,
+// in real minutes, rounded down to whole minutes. It is 0 when b is not after a. Its cost grows
+// with the number of dates between a and b.
+func (c *Calendar) BusinessMinutesBetween(a, b time.Time) int {
+	if !b.After(a) || !c.opens() {
+		return 0
+	}
+	b = b.Round(0)
+	var minutes int64
+	var rest time.Duration
+	w := c.walkFrom(a)
+	for {
+		lo, hi, ok := w.next(b)
+		if !ok {
+			break
+		}
+		if hi.After(b) {
+			hi = b
+		}
+		d := hi.Sub(lo)
+		minutes += int64(d / time.Minute)
+		rest += d % time.Minute
+	}
+	return int(minutes + int64(rest/time.Minute))
+}
+
+// NextOpen is the first instant at or after t inside business hours: t itself (unchanged) when
+// IsOpen(t), else the start of the next open interval, in t's location. ok is false, and the
+// instant Never(), when the calendar does not open within SearchYears of t (it has no intervals
+// at all, or every open weekday is a holiday).
+func (c *Calendar) NextOpen(t time.Time) (time.Time, bool) {
+	if !c.opens() {
+		return never, false
+	}
+	lo, _, ok := c.walkFrom(t).next(searchLimit(t))
+	switch {
+	case !ok:
+		return never, false
+	case lo.Equal(t):
+		return t, true
+	default:
+		return lo.In(t.Location()), true
+	}
+}
+
+// opens reports whether any weekday has an open interval.
+func (c *Calendar) opens() bool {
+	for _, segs := range c.days {
+		if len(segs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// searchLimit is how far ahead of t the arithmetic looks: SearchYears, and not past Never.
+func searchLimit(t time.Time) time.Time {
+	limit := t.AddDate(SearchYears, 0, 0)
+	if limit.After(never) || limit.Before(t) {
+		return never
+	}
+	return limit
+}
+
+// walker yields a calendar's open time after an instant as stretches of real time, in order.
+//
+// It walks the zone's periods of constant UTC offset (between daylight-saving transitions) in
+// real-time order, and within each the local dates it covers. Within a period the wall clock is
+// real time plus the offset, so the instants at which a date's segment is open are one stretch,
+// its wall-clock bounds less the offset, cut to the period. A segment crossing a transition is
+// two stretches that touch, or one that shrinks (spring forward) or grows (fall back). Walking
+// periods in order rather than dates keeps the stretches in real-time order even when a
+// transition moves the wall clock back across midnight.
+type walker struct {
+	c       *Calendar
+	t       time.Time     // the position, UTC: the open time before it is consumed
+	loaded  bool          // off and end are those of the zone period containing t
+	off     time.Duration // UTC offset of that period
+	end     time.Time     // end of that period (the next transition), UTC
+	endless bool          // the period has no end
+}
+
+func (c *Calendar) walkFrom(t time.Time) *walker {
+	return &walker{c: c, t: t.UTC()}
+}
+
+func (w *walker) load() {
+	lt := w.t.In(w.c.loc)
+	_, off := lt.Zone()
+	_, end := lt.ZoneBounds()
+	w.off = time.Duration(off) * time.Second
+	w.end, w.endless = end.UTC(), end.IsZero()
+	if !w.endless && !w.end.After(w.t) {
+		w.end = w.t.Add(time.Minute) // not expected of ZoneBounds; keeps the walk going forward
+	}
+	w.loaded = true
+}
+
+// next returns the next open stretch [lo, hi) with w.t <= lo < hi, if it starts before limit,
+// and moves the position to hi. Stretches may touch (at midnight, at a transition).
+func (w *walker) next(limit time.Time) (lo, hi time.Time, ok bool) {
+	for {
+		if !w.t.Before(limit) {
+			return time.Time{}, time.Time{}, false
+		}
+		if !w.loaded || (!w.endless && !w.t.Before(w.end)) {
+			w.load()
+		}
+		wall := w.t.Add(w.off) // wall clock of the position, as if UTC
+		var wallEnd time.Time  // wall clock at the end of the period
+		if !w.endless {
+			wallEnd = w.end.Add(w.off)
+		}
+		for day := wall.Truncate(24 * time.Hour); w.endless || day.Before(wallEnd); day = day.Add(24 * time.Hour) {
+			if !day.Add(-w.off).Before(limit) {
+				// Every instant of this date and the later ones of the period is after limit.
+				return time.Time{}, time.Time{}, false
+			}
+			segs := w.c.days[day.Weekday()]
+			if len(segs) == 0 {
+				continue
+			}
+			y, m, d := day.Date()
+			if _, closed := w.c.holiday(date{y, m, d}); closed {
+				continue
+			}
+			prevChecked, prevClosed := false, false
+			for _, seg := range segs {
+				s := day.Add(time.Duration(seg.start) * time.Minute)
+				e := day.Add(time.Duration(seg.end) * time.Minute)
+				if s.Before(wall) {
+					s = wall
+				}
+				if !w.endless && e.After(wallEnd) {
+					e = wallEnd
+				}
+				if !s.Before(e) {
+					continue
+				}
+				if seg.spill {
+					if !prevChecked {
+						py, pm, pd := day.Add(-24 * time.Hour).Date()
+						_, prevClosed = w.c.holiday(date{py, pm, pd})
+						prevChecked = true
+					}
+					if prevClosed {
+						continue
+					}
+				}
+				lo, hi = s.Add(-w.off), e.Add(-w.off)
+				if !lo.Before(limit) {
+					return time.Time{}, time.Time{}, false
+				}
+				w.t = hi
+				return lo, hi, true
+			}
+		}
+		// The period ends: go on with the next one.
+		w.t = w.end
+		w.loaded = false
+	}
+}
