@@ -22,7 +22,7 @@ func TestSLABreachFiresItsTrigger(t *testing.T) {
 	p := s.newPeople(t)
 	ctx := context.Background()
 	policy := schema.SLAPolicy{ID: uuid.Must(uuid.NewV7()).String(), Name: "fast", IsDefault: true, Version: 1,
-		Rules: []schema.SLARule{{Condition: "ticket.category == 'fast'", ResolutionMinutes: 1, Hours: schema.HoursCalendar}},
+		Rules:         []schema.SLARule{{Condition: "ticket.category == 'fast'", ResolutionMinutes: 1, Hours: schema.HoursCalendar}},
 		PauseStatuses: []string{schema.BaseStopped}, WarningMinutes: 0, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	_, err := s.db.NewInsert().Model(&policy).Exec(ctx)
 	require.NoError(t, err)
