@@ -103,6 +103,7 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	s.statusRoutes(v1)
 	s.ticketRoutes(v1)
 	s.calendarRoutes(v1)
+	s.slaRoutes(v1)
 	s.callGroupRoutes(v1)
 	s.agentRoutes(v1)
 	s.callRoutes(v1)

@@ -57,6 +57,8 @@ type ownerEntry struct {
 type ticketSummary struct {
 	schema.Ticket
 	Workflow workflowRef `json:"workflow"`
+	// Overdue: open, not paused, and an SLA deadline still to meet has passed (see sla.go).
+	Overdue bool `json:"overdue"`
 }
 
 type ticketView struct {
@@ -90,7 +92,8 @@ func spent(start time.Time, end *time.Time) int64 {
 }
 
 func (s *Server) view(d *schema.TicketDetail) ticketView {
-	v := ticketView{ticketSummary: ticketSummary{Ticket: d.Ticket, Workflow: s.workflowRef(&d.Ticket)},
+	v := ticketView{ticketSummary: ticketSummary{Ticket: d.Ticket, Workflow: s.workflowRef(&d.Ticket),
+		Overdue: slaOverdue(&d.Ticket, time.Now())},
 		Actions: orEmptyOf(d.Actions), StatusHistory: []statusEntry{}, OwnerHistory: []ownerEntry{}}
 	for _, h := range d.StatusHistory {
 		v.StatusHistory = append(v.StatusHistory, statusEntry{h, spent(h.StartedAt, h.EndedAt)})

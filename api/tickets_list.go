@@ -13,12 +13,15 @@ import (
 )
 
 // ticketSorts maps the sort parameter to its column. Every sort pages by (column, id).
-var ticketSorts = map[string]string{"id": "id", "createdAt": "created_at", "updatedAt": "updated_at"}
+// sla_solution_due may be null: those rows come last in either order.
+var ticketSorts = map[string]string{"id": "id", "createdAt": "created_at", "updatedAt": "updated_at",
+	"slaSolutionDue": "sla_solution_due"}
 
 // listTickets lists tickets with filters, newest first by default:
 // status, baseStatus, urgency (comma-separated lists), ownerId, teamId, clientId, tag, type,
 // q (text in the subject), createdFrom/createdTo, updatedFrom/updatedTo (RFC 3339),
-// sort (id|createdAt|updatedAt), order (asc|desc), limit, cursor.
+// overdue (true|false), slaSolutionDueFrom/slaSolutionDueTo (RFC 3339),
+// sort (id|createdAt|updatedAt|slaSolutionDue), order (asc|desc), limit, cursor.
 func (s *Server) listTickets(c *fiber.Ctx) error {
 	limit, cur, err := pageParams(c)
 	if err != nil {
@@ -27,14 +30,18 @@ func (s *Server) listTickets(c *fiber.Ctx) error {
 	sortParam := c.Query("sort", "id")
 	column, ok := ticketSorts[sortParam]
 	if !ok {
-		return errField("sort", "must be one of: id, createdAt, updatedAt")
+		return errField("sort", "must be one of: id, createdAt, updatedAt, slaSolutionDue")
 	}
 	order := c.Query("order", "desc")
 	if order != "asc" && order != "desc" {
 		return errField("order", "must be asc or desc")
 	}
+	nulls := ""
+	if column == "sla_solution_due" {
+		nulls = " NULLS LAST"
+	}
 	q := s.db.NewSelect().Model((*schema.Ticket)(nil)).Limit(int64(limit+1)).
-		OrderExpr("? "+order+", id "+order, bun.Ident(column))
+		OrderExpr("? "+order+nulls+", id "+order, bun.Ident(column))
 	if cur != nil {
 		if err := pageAfter(q, column, order, cur); err != nil {
 			return err
@@ -48,8 +55,9 @@ func (s *Server) listTickets(c *fiber.Ctx) error {
 		return err
 	}
 	items := make([]ticketSummary, len(rows))
+	now := time.Now()
 	for i := range rows {
-		items[i] = ticketSummary{Ticket: rows[i], Workflow: s.workflowRef(&rows[i])}
+		items[i] = ticketSummary{Ticket: rows[i], Workflow: s.workflowRef(&rows[i]), Overdue: slaOverdue(&rows[i], now)}
 	}
 	return c.JSON(makePage(items, limit, func(t ticketSummary) cursor {
 		switch column {
@@ -57,12 +65,21 @@ func (s *Server) listTickets(c *fiber.Ctx) error {
 			return cursor{Value: t.CreatedAt.Format(time.RFC3339Nano), ID: strconv.FormatInt(t.ID, 10)}
 		case "updated_at":
 			return cursor{Value: t.UpdatedAt.Format(time.RFC3339Nano), ID: strconv.FormatInt(t.ID, 10)}
+		case "sla_solution_due":
+			if t.SLASolutionDue == nil {
+				return cursor{Value: nullCursor, ID: strconv.FormatInt(t.ID, 10)}
+			}
+			return cursor{Value: t.SLASolutionDue.Format(time.RFC3339Nano), ID: strconv.FormatInt(t.ID, 10)}
 		}
 		return cursor{ID: strconv.FormatInt(t.ID, 10)}
 	}))
 }
 
-// pageAfter continues after the cursor's row in the list's order.
+// nullCursor is the cursor value of a row whose sort column is null.
+const nullCursor = "null"
+
+// pageAfter continues after the cursor's row in the list's order. Only sla_solution_due is
+// nullable; its nulls come last in either order.
 func pageAfter(q *bun.SelectQuery, column, order string, cur *cursor) error {
 	id, err := strconv.ParseInt(cur.ID, 10, 64)
 	if err != nil {
@@ -76,9 +93,18 @@ func pageAfter(q *bun.SelectQuery, column, order string, cur *cursor) error {
 		q.Where("id "+cmp+" ?", id)
 		return nil
 	}
+	nullable := column == "sla_solution_due"
+	if nullable && cur.Value == nullCursor {
+		q.Where("? IS NULL AND id "+cmp+" ?", bun.Ident(column), id)
+		return nil
+	}
 	at, err := time.Parse(time.RFC3339Nano, cur.Value)
 	if err != nil {
 		return errField("cursor", "does not match the sort; keep the same sort and order while paging")
+	}
+	if nullable {
+		q.Where("((?, id) "+cmp+" (?, ?) OR ? IS NULL)", bun.Ident(column), at, id, bun.Ident(column))
+		return nil
 	}
 	q.Where("(?, id) "+cmp+" (?, ?)", bun.Ident(column), at, id)
 	return nil
@@ -131,6 +157,7 @@ func (s *Server) ticketFilters(c *fiber.Ctx, q *bun.SelectQuery) error {
 	ranges := []struct{ param, column, op string }{
 		{"createdFrom", "created_at", ">="}, {"createdTo", "created_at", "<"},
 		{"updatedFrom", "updated_at", ">="}, {"updatedTo", "updated_at", "<"},
+		{"slaSolutionDueFrom", "sla_solution_due", ">="}, {"slaSolutionDueTo", "sla_solution_due", "<"},
 	}
 	for _, r := range ranges {
 		if v := c.Query(r.param); v != "" {
@@ -140,6 +167,13 @@ func (s *Server) ticketFilters(c *fiber.Ctx, q *bun.SelectQuery) error {
 			}
 			q.Where("? "+r.op+" ?", bun.Ident(r.column), t)
 		}
+	}
+	if v := c.Query("overdue"); v != "" {
+		b, err := parseBool("overdue", v)
+		if err != nil {
+			return err
+		}
+		q.Where("(?) = ?", overdueSQL(time.Now()), b)
 	}
 	return nil
 }

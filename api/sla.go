@@ -1,0 +1,607 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/switchboardhq/switchboard/rules"
+	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+func (s *Server) slaRoutes(r fiber.Router) {
+	r.Post("/sla-policies", requirePerm(PermConfigWrite), s.createSLAPolicy)
+	r.Get("/sla-policies", requirePerm(PermConfigRead), s.listSLAPolicies)
+	r.Get("/sla-policies/:id", requirePerm(PermConfigRead), s.getSLAPolicy)
+	r.Patch("/sla-policies/:id", requirePerm(PermConfigWrite), s.updateSLAPolicy)
+	r.Delete("/sla-policies/:id", requirePerm(PermConfigWrite), s.deleteSLAPolicy)
+	r.Get("/tickets/:id/sla", requirePerm(PermTicketsRead), staffOnly, s.getTicketSLA)
+	r.Put("/tickets/:id/sla", requirePerm(PermTicketsWrite), staffOnly, s.setTicketSLA)
+}
+
+// Limits of an SLA policy.
+const (
+	maxSLAName          = 200
+	maxSLARules         = 50
+	maxSLAPauseStatuses = 50
+	maxSLAMinutes       = 366 * 24 * 60 // a target of more than a year is a typo
+	maxSLAWarning       = 7 * 24 * 60
+	defaultSLAWarning   = 30
+	maxManualDueAhead   = 366 * 24 * time.Hour
+)
+
+// --- policies
+
+// slaPolicyInput is a policy as clients send it; on update, absent fields stay as they are.
+// Rules are decoded one by one (decodeSLARules), so that an error names its rule.
+type slaPolicyInput struct {
+	Name           *string            `json:"name"`
+	IsDefault      *bool              `json:"isDefault"`
+	Rules          *[]json.RawMessage `json:"rules"`
+	PauseStatuses  *[]string          `json:"pauseStatuses"`
+	WarningMinutes *int               `json:"warningMinutes"`
+}
+
+// decodeSLARules reads each rule strictly: an unknown key or a wrong type is a 422 naming
+// rules[i].<key>.
+func decodeSLARules(raw *[]json.RawMessage) ([]schema.SLARule, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	out := make([]schema.SLARule, 0, len(*raw))
+	fields := map[string]string{}
+	for i, r := range *raw {
+		var rule schema.SLARule
+		if err := strictJSON(r, &rule); err != nil {
+			at := fmt.Sprintf("rules[%d]", i)
+			if name, msg := jsonFieldError(err); name != "" {
+				fields[at+"."+name] = msg
+			} else {
+				fields[at] = msg
+			}
+			continue
+		}
+		out = append(out, rule)
+	}
+	if len(fields) > 0 {
+		return nil, errInvalid(fields)
+	}
+	return out, nil
+}
+
+// apply sets the fields given; the rules are already decoded.
+func (in *slaPolicyInput) apply(p *schema.SLAPolicy, rules []schema.SLARule) {
+	if in.Name != nil {
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	set(&p.IsDefault, in.IsDefault)
+	if in.Rules != nil {
+		p.Rules = rules
+		for i := range p.Rules {
+			r := &p.Rules[i]
+			r.Condition = condition(r.Condition)
+			r.Hours = strings.TrimSpace(r.Hours)
+			if r.CalendarID != nil {
+				r.CalendarID = nilIfEmpty(strings.TrimSpace(*r.CalendarID))
+			}
+		}
+	}
+	if in.PauseStatuses != nil {
+		p.PauseStatuses = uniq(*in.PauseStatuses)
+	}
+	set(&p.WarningMinutes, in.WarningMinutes)
+}
+
+// slaChecks says which parts of a policy to validate: all of them on create, the ones given on
+// update (so that a policy whose calendar has since gone can still be renamed).
+type slaChecks struct{ name, rules, pauseStatuses, warning bool }
+
+var allSLAChecks = slaChecks{true, true, true, true}
+
+func slaChecksFor(in *slaPolicyInput) slaChecks {
+	return slaChecks{name: in.Name != nil, rules: in.Rules != nil, pauseStatuses: in.PauseStatuses != nil,
+		warning: in.WarningMinutes != nil}
+}
+
+// slaRefs are the calendars and statuses a policy names that exist.
+type slaRefs struct {
+	calendars map[string]bool
+	statuses  map[string]bool
+}
+
+// checkSLAPolicy validates a policy against the records it names; every problem is reported
+// at once, each under its field.
+func (s *Server) checkSLAPolicy(ctx context.Context, p *schema.SLAPolicy, what slaChecks) error {
+	refs := slaRefs{calendars: map[string]bool{}, statuses: map[string]bool{}}
+	if what.rules {
+		for _, r := range p.Rules {
+			if r.CalendarID == nil || refs.calendars[*r.CalendarID] {
+				continue
+			}
+			var ok bool
+			if err := s.db.NewRaw("SELECT EXISTS(SELECT 1 FROM calendars WHERE id = ?)", *r.CalendarID).Scan(ctx, &ok); err != nil {
+				return err
+			}
+			refs.calendars[*r.CalendarID] = ok
+		}
+	}
+	if what.pauseStatuses && len(p.PauseStatuses) > 0 {
+		var names []string
+		if err := s.db.NewSelect().Model((*schema.Status)(nil)).Column("name").
+			Where("name IN (?)", bun.In(p.PauseStatuses)).Scan(ctx, &names); err != nil {
+			return err
+		}
+		for _, n := range names {
+			refs.statuses[n] = true
+		}
+	}
+	if fields := slaPolicyProblems(p, what, refs); len(fields) > 0 {
+		return errInvalid(fields)
+	}
+	return nil
+}
+
+// slaPolicyProblems is the validation of a policy, given which of the calendars and statuses it
+// names exist.
+func slaPolicyProblems(p *schema.SLAPolicy, what slaChecks, refs slaRefs) map[string]string {
+	fields := map[string]string{}
+	if what.name {
+		switch n := utf8.RuneCountInString(p.Name); {
+		case n == 0:
+			fields["name"] = "is required"
+		case n > maxSLAName:
+			fields["name"] = fmt.Sprintf("must be at most %d characters", maxSLAName)
+		}
+	}
+	if what.rules {
+		switch {
+		case len(p.Rules) == 0:
+			fields["rules"] = "give at least one rule"
+		case len(p.Rules) > maxSLARules:
+			fields["rules"] = fmt.Sprintf("must be at most %d rules, got %d", maxSLARules, len(p.Rules))
+		}
+		for i, r := range p.Rules {
+			at := fmt.Sprintf("rules[%d].", i)
+			if _, err := rules.Compile(r.Condition); err != nil {
+				fields[at+"condition"] = err.Error()
+			}
+			for name, m := range map[string]int{"firstResponseMinutes": r.FirstResponseMinutes, "resolutionMinutes": r.ResolutionMinutes} {
+				if m < 0 || m > maxSLAMinutes {
+					fields[at+name] = fmt.Sprintf("must be from 0 to %d minutes", maxSLAMinutes)
+				}
+			}
+			if r.FirstResponseMinutes <= 0 && r.ResolutionMinutes <= 0 && fields[at+"firstResponseMinutes"] == "" &&
+				fields[at+"resolutionMinutes"] == "" {
+				fields[fmt.Sprintf("rules[%d]", i)] = "set firstResponseMinutes, resolutionMinutes or both above 0"
+			}
+			switch r.Hours {
+			case schema.HoursBusiness:
+				if r.CalendarID == nil {
+					fields[at+"calendarId"] = "is required for business hours: the calendar whose hours count"
+				}
+			case schema.HoursCalendar:
+			case "":
+				fields[at+"hours"] = "is required: business or calendar"
+			default:
+				fields[at+"hours"] = fmt.Sprintf("must be business or calendar, got %q", r.Hours)
+			}
+			if r.CalendarID != nil && !refs.calendars[*r.CalendarID] {
+				fields[at+"calendarId"] = "no calendar with id " + *r.CalendarID
+			}
+		}
+	}
+	if what.pauseStatuses {
+		if len(p.PauseStatuses) > maxSLAPauseStatuses {
+			fields["pauseStatuses"] = fmt.Sprintf("must be at most %d items", maxSLAPauseStatuses)
+		}
+		for i, st := range p.PauseStatuses {
+			if !slices.Contains(schema.BaseStatuses, st) && !refs.statuses[st] {
+				fields[fmt.Sprintf("pauseStatuses[%d]", i)] = fmt.Sprintf("no status or base status named %q", st)
+			}
+		}
+	}
+	if what.warning && (p.WarningMinutes < 0 || p.WarningMinutes > maxSLAWarning) {
+		fields["warningMinutes"] = fmt.Sprintf("must be from 0 to %d", maxSLAWarning)
+	}
+	return fields
+}
+
+func normalizeSLAPolicy(p *schema.SLAPolicy) {
+	p.Rules = orEmptyOf(p.Rules)
+	p.PauseStatuses = orEmpty(p.PauseStatuses)
+}
+
+// slaPolicyContent is what an edit can change; comparing it tells whether a PATCH changed
+// anything (and so whether the version rises).
+func slaPolicyContent(p *schema.SLAPolicy) string {
+	b, _ := json.Marshal([]any{p.Name, p.IsDefault, p.Rules, p.PauseStatuses, p.WarningMinutes})
+	return string(b)
+}
+
+// unsetOtherDefaults makes p the only default: every other default policy stops being one, a
+// change to it (version +1, audited). Callers hold the default lock (lockSLADefault).
+func unsetOtherDefaults(ctx context.Context, tx bun.Tx, actor string, p *schema.SLAPolicy) error {
+	if !p.IsDefault {
+		return nil
+	}
+	var others []schema.SLAPolicy
+	if err := tx.NewSelect().Model(&others).Where("is_default AND id <> ?", p.ID).For("UPDATE").Scan(ctx); err != nil {
+		return err
+	}
+	for i := range others {
+		before := others[i]
+		normalizeSLAPolicy(&before)
+		after := before
+		after.IsDefault, after.Version, after.UpdatedAt = false, before.Version+1, p.UpdatedAt
+		if _, err := tx.NewUpdate().Model(&after).Column("is_default", "version", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, actor, "sla_policy", after.ID, "update", before, after); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockSLADefault serialises the transactions that make a policy the default, so that two of
+// them at once end with one default, not a unique-index conflict.
+func lockSLADefault(ctx context.Context, tx bun.Tx) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext('switchboard.sla_policies.default'))")
+	return err
+}
+
+// slaWriteError names a duplicate name.
+func slaWriteError(err error, p *schema.SLAPolicy) error {
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) && pgErr.Field('C') == "23505" && strings.Contains(pgErr.Field('n'), "name") {
+		return errConflict("an SLA policy named %q exists already", p.Name)
+	}
+	return err
+}
+
+func (s *Server) createSLAPolicy(c *fiber.Ctx) error {
+	var in slaPolicyInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	rs, err := decodeSLARules(in.Rules)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := schema.SLAPolicy{ID: uuid.Must(uuid.NewV7()).String(), Rules: []schema.SLARule{},
+		PauseStatuses: []string{schema.BaseStopped}, WarningMinutes: defaultSLAWarning, Version: 1, CreatedAt: now, UpdatedAt: now}
+	in.apply(&p, rs)
+	normalizeSLAPolicy(&p)
+	if err := s.checkSLAPolicy(ctx, &p, allSLAChecks); err != nil {
+		return err
+	}
+	actor := principal(c).Person.ID
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if p.IsDefault {
+			if err := lockSLADefault(ctx, tx); err != nil {
+				return err
+			}
+			if err := unsetOtherDefaults(ctx, tx, actor, &p); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewInsert().Model(&p).Exec(ctx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, actor, "sla_policy", p.ID, "create", nil, p)
+	})
+	if err != nil {
+		return slaWriteError(err, &p)
+	}
+	return c.Status(fiber.StatusCreated).JSON(p)
+}
+
+func (s *Server) loadSLAPolicy(ctx context.Context, id string) (*schema.SLAPolicy, error) {
+	p, err := findOne[schema.SLAPolicy](ctx, s.db, "id", id, "no SLA policy with id %s", id)
+	if err != nil {
+		return nil, err
+	}
+	normalizeSLAPolicy(p)
+	return p, nil
+}
+
+func (s *Server) getSLAPolicy(c *fiber.Ctx) error {
+	p, err := s.loadSLAPolicy(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+func (s *Server) updateSLAPolicy(c *fiber.Ctx) error {
+	var in slaPolicyInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	rs, err := decodeSLARules(in.Rules)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	before, err := s.loadSLAPolicy(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	p := *before
+	p.Rules, p.PauseStatuses = slices.Clone(before.Rules), slices.Clone(before.PauseStatuses)
+	in.apply(&p, rs)
+	normalizeSLAPolicy(&p)
+	if err := s.checkSLAPolicy(ctx, &p, slaChecksFor(&in)); err != nil {
+		return err
+	}
+	if slaPolicyContent(&p) == slaPolicyContent(before) {
+		return c.JSON(before) // nothing changed: same version
+	}
+	p.Version = before.Version + 1
+	p.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	actor := principal(c).Person.ID
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if p.IsDefault {
+			if err := lockSLADefault(ctx, tx); err != nil {
+				return err
+			}
+			if err := unsetOtherDefaults(ctx, tx, actor, &p); err != nil {
+				return err
+			}
+		}
+		// Optimistic: a concurrent edit between the read and this write is a 409, not lost.
+		res, err := tx.NewUpdate().Model(&p).
+			Column("name", "is_default", "rules", "pause_statuses", "warning_minutes", "version", "updated_at").
+			WherePK().Where("version = ?", before.Version).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errConflict("SLA policy %s changed while this edit was made; reload it and retry", p.ID)
+		}
+		return audit(ctx, tx, actor, "sla_policy", p.ID, "update", before, p)
+	})
+	if err != nil {
+		return slaWriteError(err, &p)
+	}
+	return c.JSON(p)
+}
+
+// deleteSLAPolicy removes a policy. Tickets it was applied to keep their deadlines (and the
+// policy's id in slaPolicyId); their workflows find no policy on the next recalculation.
+func (s *Server) deleteSLAPolicy(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	before, err := s.loadSLAPolicy(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewDelete().Model((*schema.SLAPolicy)(nil)).Where("id = ?", before.ID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotFound("no SLA policy with id %s", before.ID)
+		}
+		return audit(ctx, tx, principal(c).Person.ID, "sla_policy", before.ID, "delete", before, nil)
+	})
+	if err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// listSLAPolicies lists policies oldest first (ids are time-ordered); q filters by name.
+func (s *Server) listSLAPolicies(c *fiber.Ctx) error {
+	limit, cur, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := s.db.NewSelect().Model((*schema.SLAPolicy)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
+	if cur != nil {
+		q = q.Where("id > ?", cur.ID)
+	}
+	if v := c.Query("q"); v != "" {
+		q = q.Where("name ILIKE ?", "%"+escapeLike(v)+"%")
+	}
+	if v := c.Query("isDefault"); v != "" {
+		b, err := parseBool("isDefault", v)
+		if err != nil {
+			return err
+		}
+		q = q.Where("is_default = ?", b)
+	}
+	var rows []schema.SLAPolicy
+	if err := q.Scan(c.UserContext(), &rows); err != nil {
+		return err
+	}
+	for i := range rows {
+		normalizeSLAPolicy(&rows[i])
+	}
+	return c.JSON(makePage(rows, limit, func(p schema.SLAPolicy) cursor { return cursor{ID: p.ID} }))
+}
+
+// --- a ticket's SLA
+
+// SLA states of a ticket.
+const (
+	slaStateNone     = "none"
+	slaStateOnTime   = "on_time"
+	slaStateDueToday = "due_today"
+	slaStateOverdue  = "overdue"
+	slaStateOnHold   = "on_hold"
+)
+
+type ticketSLA struct {
+	State            string            `json:"state"`
+	ResponseDue      *time.Time        `json:"responseDue"`
+	SolutionDue      *time.Time        `json:"solutionDue"`
+	IsPaused         bool              `json:"isPaused"`
+	RealResponseDate *time.Time        `json:"realResponseDate"`
+	PolicyID         *string           `json:"policyId"`
+	ManualBy         *string           `json:"manualBy"`
+	Events           []schema.SLAEvent `json:"events"`
+}
+
+// slaFinished tells whether a ticket's deadlines are behind it: resolved, closed or canceled.
+func slaFinished(base string) bool {
+	return base == schema.BaseResolved || base == schema.BaseClosed || base == schema.BaseCanceled
+}
+
+// nextSLADue is the nearest deadline still to meet: the response one while there has been no
+// response, and the solution one.
+func nextSLADue(t *schema.Ticket) *time.Time {
+	var due *time.Time
+	if t.SLAResponseDue != nil && t.SLARealResponseDate == nil {
+		due = t.SLAResponseDue
+	}
+	if t.SLASolutionDue != nil && (due == nil || t.SLASolutionDue.Before(*due)) {
+		due = t.SLASolutionDue
+	}
+	return due
+}
+
+// slaOverdue is the ticket's computed `overdue`: open, not paused, and a deadline still to
+// meet has passed.
+func slaOverdue(t *schema.Ticket, now time.Time) bool {
+	if slaFinished(t.BaseStatus) || t.SLASolutionDueIsPaused {
+		return false
+	}
+	due := nextSLADue(t)
+	return due != nil && due.Before(now)
+}
+
+// slaState sums up a ticket's SLA. A ticket with no deadline has none. A resolved, closed or
+// canceled ticket is overdue when its solution deadline was breached (breached: an SLA event
+// says so), else on time, whether paused or not. An open one is on hold while paused; else
+// overdue once a deadline still to meet has passed, due today when the nearest one falls before
+// the end of the current UTC day, else on time.
+func slaState(t *schema.Ticket, breached bool, now time.Time) string {
+	switch {
+	case t.SLAResponseDue == nil && t.SLASolutionDue == nil:
+		return slaStateNone
+	case slaFinished(t.BaseStatus):
+		if breached {
+			return slaStateOverdue
+		}
+		return slaStateOnTime
+	case t.SLASolutionDueIsPaused:
+		return slaStateOnHold
+	}
+	due := nextSLADue(t)
+	now = now.UTC()
+	endOfDay := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	switch {
+	case due == nil:
+		return slaStateOnTime
+	case due.Before(now):
+		return slaStateOverdue
+	case due.Before(endOfDay):
+		return slaStateDueToday
+	}
+	return slaStateOnTime
+}
+
+// solutionBreached tells whether the events record a breach of the solution deadline (an event
+// with no target counts as one).
+func solutionBreached(events []schema.SLAEvent) bool {
+	for _, e := range events {
+		if e.Type == schema.SLABreached && (e.Target == nil || *e.Target != schema.TargetResponse) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) getTicketSLA(c *fiber.Ctx) error {
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	events := []schema.SLAEvent{}
+	if err := s.db.NewSelect().Model(&events).Where("ticket_id = ?", t.ID).OrderExpr("id ASC").Scan(c.UserContext()); err != nil {
+		return err
+	}
+	events = orEmptyOf(events)
+	return c.JSON(ticketSLA{State: slaState(t, solutionBreached(events), time.Now()), ResponseDue: t.SLAResponseDue,
+		SolutionDue: t.SLASolutionDue, IsPaused: t.SLASolutionDueIsPaused, RealResponseDate: t.SLARealResponseDate,
+		PolicyID: t.SLAPolicyID, ManualBy: t.SLAManualBy, Events: events})
+}
+
+// slaDueInput sets a ticket's deadlines by hand. Times are strings, so that a bad one is a 422
+// naming its field.
+type slaDueInput struct {
+	ResponseDue *string `json:"responseDue"`
+	SolutionDue *string `json:"solutionDue"`
+	Reason      string  `json:"reason" validate:"max=2000"`
+}
+
+// parseManualDues checks a manual deadline: an RFC 3339 time, not before the ticket was created
+// (a deadline already past is allowed: the ticket is overdue at once) and at most a year ahead.
+func parseManualDues(in *slaDueInput, created, now time.Time) (response, solution *time.Time, err error) {
+	if in.ResponseDue == nil && in.SolutionDue == nil {
+		return nil, nil, errField("solutionDue", "give solutionDue, responseDue or both")
+	}
+	fields := map[string]string{}
+	parse := func(name string, raw *string) *time.Time {
+		if raw == nil {
+			return nil
+		}
+		t, err := time.Parse(time.RFC3339, *raw)
+		switch {
+		case err != nil:
+			fields[name] = "must be an RFC 3339 time such as 2026-11-21T09:00:00Z"
+		case t.Before(created):
+			fields[name] = "must not be before the ticket was created (" + created.UTC().Format(time.RFC3339) + ")"
+		case t.After(now.Add(maxManualDueAhead)):
+			fields[name] = "must be at most a year ahead"
+		default:
+			t = t.UTC().Truncate(time.Microsecond)
+			return &t
+		}
+		return nil
+	}
+	response, solution = parse("responseDue", in.ResponseDue), parse("solutionDue", in.SolutionDue)
+	if len(fields) > 0 {
+		return nil, nil, errInvalid(fields)
+	}
+	return response, solution, nil
+}
+
+func (s *Server) setTicketSLA(c *fiber.Ctx) error {
+	var in slaDueInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	t, err := s.loadTicket(c)
+	if err != nil {
+		return err
+	}
+	response, solution, err := parseManualDues(&in, t.CreatedAt, time.Now())
+	if err != nil {
+		return err
+	}
+	return s.update(c, t, workflows.UpdateSetSLADue, workflows.SetSLADueInput{Actor: actor(c),
+		ResponseDue: response, SolutionDue: solution, Reason: strings.TrimSpace(in.Reason)})
+}
+
+// overdueSQL is slaOverdue as a boolean SQL expression over the tickets table (never null), to
+// pass as a query argument.
+func overdueSQL(now time.Time) any {
+	return bun.SafeQuery("base_status NOT IN (?) AND NOT sla_solution_due_is_paused"+
+		" AND (COALESCE(sla_solution_due < ?, false) OR (sla_real_response_date IS NULL AND COALESCE(sla_response_due < ?, false)))",
+		bun.In([]string{schema.BaseResolved, schema.BaseClosed, schema.BaseCanceled}), now, now)
+}

@@ -1,0 +1,328 @@
+package api
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+func tp(t time.Time) *time.Time { return &t }
+
+func TestSLAState(t *testing.T) {
+	// 10:00 UTC: the UTC day ends in 14 hours.
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	past, soon, tonight, tomorrow := now.Add(-time.Minute), now.Add(time.Hour), now.Add(13*time.Hour+59*time.Minute), now.Add(14*time.Hour)
+	open := func(mut func(*schema.Ticket)) *schema.Ticket {
+		tk := &schema.Ticket{ID: 1, Status: "New", BaseStatus: schema.BaseNew}
+		mut(tk)
+		return tk
+	}
+	cases := []struct {
+		name     string
+		ticket   *schema.Ticket
+		breached bool
+		state    string
+		overdue  bool
+	}{
+		{"no deadline", open(func(*schema.Ticket) {}), false, slaStateNone, false},
+		{"no deadline, even with a response", open(func(tk *schema.Ticket) { tk.SLARealResponseDate = &past }), false, slaStateNone, false},
+		{"solution due tomorrow", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &tomorrow }), false, slaStateOnTime, false},
+		{"solution due tonight", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &tonight }), false, slaStateDueToday, false},
+		{"solution due in an hour", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &soon }), false, slaStateDueToday, false},
+		{"solution passed", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &past }), false, slaStateOverdue, true},
+		{"solution due exactly now is not yet overdue", open(func(tk *schema.Ticket) { tk.SLASolutionDue = tp(now) }), false, slaStateDueToday, false},
+		{"response passed, not answered", open(func(tk *schema.Ticket) {
+			tk.SLAResponseDue, tk.SLASolutionDue = &past, &tomorrow
+		}), false, slaStateOverdue, true},
+		{"response passed but answered", open(func(tk *schema.Ticket) {
+			tk.SLAResponseDue, tk.SLASolutionDue, tk.SLARealResponseDate = &past, &tomorrow, &past
+		}), false, slaStateOnTime, false},
+		{"response due tonight, solution tomorrow", open(func(tk *schema.Ticket) {
+			tk.SLAResponseDue, tk.SLASolutionDue = &soon, &tomorrow
+		}), false, slaStateDueToday, false},
+		{"response due tonight but answered", open(func(tk *schema.Ticket) {
+			tk.SLAResponseDue, tk.SLASolutionDue, tk.SLARealResponseDate = &soon, &tomorrow, &past
+		}), false, slaStateOnTime, false},
+		{"only a response deadline, answered", open(func(tk *schema.Ticket) {
+			tk.SLAResponseDue, tk.SLARealResponseDate = &past, &past
+		}), false, slaStateOnTime, false},
+		{"paused, deadline passed", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.SLASolutionDueIsPaused, tk.BaseStatus = &past, true, schema.BaseStopped
+		}), false, slaStateOnHold, false},
+		{"paused, in attendance", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.SLASolutionDueIsPaused, tk.BaseStatus = &tomorrow, true, schema.BaseInAttendance
+		}), false, slaStateOnHold, false},
+		{"resolved on time", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseResolved
+		}), false, slaStateOnTime, false},
+		{"resolved late", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseResolved
+		}), true, slaStateOverdue, false},
+		{"closed late", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseClosed
+		}), true, slaStateOverdue, false},
+		{"closed on time", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.BaseStatus = &tomorrow, schema.BaseClosed
+		}), false, slaStateOnTime, false},
+		{"canceled", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseCanceled
+		}), false, slaStateOnTime, false},
+		{"resolved late while paused", open(func(tk *schema.Ticket) {
+			tk.SLASolutionDue, tk.SLASolutionDueIsPaused, tk.BaseStatus = &past, true, schema.BaseResolved
+		}), true, slaStateOverdue, false},
+	}
+	for _, tc := range cases {
+		if got := slaState(tc.ticket, tc.breached, now); got != tc.state {
+			t.Errorf("%s: state %q, want %q", tc.name, got, tc.state)
+		}
+		if got := slaOverdue(tc.ticket, now); got != tc.overdue {
+			t.Errorf("%s: overdue %v, want %v", tc.name, got, tc.overdue)
+		}
+	}
+
+	// The day is the UTC day, whatever the zone of now.
+	sp := time.FixedZone("BRT", -3*3600)
+	late := time.Date(2026, 11, 21, 22, 0, 0, 0, sp) // 01:00 UTC on the 22nd
+	tk := open(func(tk *schema.Ticket) { tk.SLASolutionDue = tp(time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC)) })
+	if got := slaState(tk, false, late); got != slaStateDueToday {
+		t.Errorf("UTC day: state %q, want due_today", got)
+	}
+	tk.SLASolutionDue = tp(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	if got := slaState(tk, false, late); got != slaStateOnTime {
+		t.Errorf("next UTC day: state %q, want on_time", got)
+	}
+}
+
+func TestSolutionBreached(t *testing.T) {
+	resp, res := schema.TargetResponse, schema.TargetResolution
+	if solutionBreached([]schema.SLAEvent{{Type: schema.SLAApplied}, {Type: schema.SLABreached, Target: &resp}}) {
+		t.Error("a response breach is not a solution breach")
+	}
+	if !solutionBreached([]schema.SLAEvent{{Type: schema.SLABreached, Target: &res}}) {
+		t.Error("a resolution breach is one")
+	}
+	if solutionBreached([]schema.SLAEvent{{Type: schema.SLAWarning, Target: &res}, {Type: schema.SLAMet, Target: &res}}) {
+		t.Error("warnings and met are not breaches")
+	}
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestSLAPolicyValidation(t *testing.T) {
+	cal := "cal-1"
+	gone := "cal-gone"
+	empty := ""
+	refs := slaRefs{calendars: map[string]bool{cal: true}, statuses: map[string]bool{"Waiting on customer": true}}
+	good := func() schema.SLAPolicy {
+		return schema.SLAPolicy{Name: "Standard", PauseStatuses: []string{"Stopped", "Waiting on customer"}, WarningMinutes: 30,
+			Rules: []schema.SLARule{
+				{Condition: "ticket.urgency == 'Urgent'", FirstResponseMinutes: 30, ResolutionMinutes: 240, Hours: schema.HoursBusiness, CalendarID: &cal},
+				{FirstResponseMinutes: 0, ResolutionMinutes: 480, Hours: schema.HoursCalendar},
+			}}
+	}
+	if f := slaPolicyProblems(ptr(good()), allSLAChecks, refs); len(f) > 0 {
+		t.Fatalf("a good policy: %v", f)
+	}
+	cases := []struct {
+		name   string
+		mut    func(p *schema.SLAPolicy)
+		fields []string
+	}{
+		{"no name", func(p *schema.SLAPolicy) { p.Name = "" }, []string{"name"}},
+		{"long name", func(p *schema.SLAPolicy) { p.Name = strings.Repeat("x", maxSLAName+1) }, []string{"name"}},
+		{"no rules", func(p *schema.SLAPolicy) { p.Rules = nil }, []string{"rules"}},
+		{"bad condition", func(p *schema.SLAPolicy) { p.Rules[1].Condition = "ticket.urgency ==" }, []string{"rules[1].condition"}},
+		{"condition not boolean", func(p *schema.SLAPolicy) { p.Rules[0].Condition = "ticket.urgency" }, []string{"rules[0].condition"}},
+		{"negative response", func(p *schema.SLAPolicy) { p.Rules[0].FirstResponseMinutes = -1 }, []string{"rules[0].firstResponseMinutes"}},
+		{"negative resolution", func(p *schema.SLAPolicy) { p.Rules[1].ResolutionMinutes = -5 }, []string{"rules[1].resolutionMinutes"}},
+		{"too long", func(p *schema.SLAPolicy) { p.Rules[1].ResolutionMinutes = maxSLAMinutes + 1 }, []string{"rules[1].resolutionMinutes"}},
+		{"no target", func(p *schema.SLAPolicy) { p.Rules[1].ResolutionMinutes = 0 }, []string{"rules[1]"}},
+		{"no hours", func(p *schema.SLAPolicy) { p.Rules[1].Hours = "" }, []string{"rules[1].hours"}},
+		{"bad hours", func(p *schema.SLAPolicy) { p.Rules[1].Hours = "weekdays" }, []string{"rules[1].hours"}},
+		{"business without calendar", func(p *schema.SLAPolicy) { p.Rules[0].CalendarID = nil }, []string{"rules[0].calendarId"}},
+		{"unknown calendar", func(p *schema.SLAPolicy) { p.Rules[0].CalendarID = &gone }, []string{"rules[0].calendarId"}},
+		{"calendar hours, unknown calendar", func(p *schema.SLAPolicy) { p.Rules[1].CalendarID = &gone }, []string{"rules[1].calendarId"}},
+		{"unknown pause status", func(p *schema.SLAPolicy) { p.PauseStatuses = []string{"Stopped", "Nope"} }, []string{"pauseStatuses[1]"}},
+		{"negative warning", func(p *schema.SLAPolicy) { p.WarningMinutes = -1 }, []string{"warningMinutes"}},
+		{"warning over a week", func(p *schema.SLAPolicy) { p.WarningMinutes = maxSLAWarning + 1 }, []string{"warningMinutes"}},
+		{"everything at once", func(p *schema.SLAPolicy) {
+			p.Name, p.WarningMinutes, p.Rules[0].Hours = "", 20000, "x"
+		}, []string{"name", "rules[0].hours", "warningMinutes"}},
+	}
+	for _, tc := range cases {
+		p := good()
+		p.Rules = append([]schema.SLARule(nil), p.Rules...)
+		tc.mut(&p)
+		f := slaPolicyProblems(&p, allSLAChecks, refs)
+		if got := keys(f); strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+			t.Errorf("%s: fields %v, want %v (%v)", tc.name, got, tc.fields, f)
+		}
+	}
+
+	// The condition's message says where it went wrong.
+	p := good()
+	p.Rules[0].Condition = "ticket.urgency == 'High' &&"
+	if msg := slaPolicyProblems(&p, allSLAChecks, refs)["rules[0].condition"]; !strings.Contains(msg, "line 1, column") {
+		t.Errorf("condition message without position: %q", msg)
+	}
+
+	// Boundaries pass: 0 warning, the largest target, calendar hours with a known calendar.
+	p = good()
+	p.WarningMinutes, p.Rules[1].ResolutionMinutes, p.Rules[1].CalendarID = 0, maxSLAMinutes, &cal
+	if f := slaPolicyProblems(&p, allSLAChecks, refs); len(f) > 0 {
+		t.Errorf("boundaries: %v", f)
+	}
+
+	// On update only what was given is checked.
+	p = good()
+	p.Rules[0].CalendarID = &gone
+	if f := slaPolicyProblems(&p, slaChecks{name: true}, refs); len(f) > 0 {
+		t.Errorf("a rename checks only the name: %v", f)
+	}
+
+	// apply trims and drops an empty calendar id.
+	var in slaPolicyInput
+	if err := json.Unmarshal([]byte(`{"name":"  Gold  ","rules":[{}],"pauseStatuses":["Stopped","Stopped"]}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	got := schema.SLAPolicy{}
+	in.apply(&got, []schema.SLARule{{Condition: "  ", Hours: " calendar ", CalendarID: &empty, ResolutionMinutes: 60}})
+	if got.Name != "Gold" || got.Rules[0].Condition != "" || got.Rules[0].Hours != "calendar" || got.Rules[0].CalendarID != nil ||
+		len(got.PauseStatuses) != 1 {
+		t.Errorf("apply: %+v", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDecodeSLARules(t *testing.T) {
+	raw := []json.RawMessage{
+		json.RawMessage(`{"condition":"","firstResponseMinutes":60,"resolutionMinutes":480,"hours":"business","calendarId":"c"}`),
+		json.RawMessage(`{"hours":"calendar","resolutionMinutes":60,"sla":1}`),
+		json.RawMessage(`{"hours":"calendar","resolutionMinutes":"soon"}`),
+	}
+	_, err := decodeSLARules(&raw)
+	e := toAPIError(err)
+	if e.Status != 422 || e.Fields["rules[1].sla"] == "" || e.Fields["rules[2].resolutionMinutes"] == "" || len(e.Fields) != 2 {
+		t.Fatalf("decode: %v %v", err, e.Fields)
+	}
+	raw = raw[:1]
+	rs, err := decodeSLARules(&raw)
+	if err != nil || len(rs) != 1 || rs[0].FirstResponseMinutes != 60 || *rs[0].CalendarID != "c" {
+		t.Fatalf("decode: %v %+v", err, rs)
+	}
+	if rs, err := decodeSLARules(nil); rs != nil || err != nil {
+		t.Fatal("no rules given")
+	}
+}
+
+func TestParseManualDues(t *testing.T) {
+	created := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	s := func(v string) *string { return &v }
+	cases := []struct {
+		name   string
+		in     slaDueInput
+		fields []string
+	}{
+		{"nothing", slaDueInput{Reason: "why"}, []string{"solutionDue"}},
+		{"not a time", slaDueInput{SolutionDue: s("tomorrow")}, []string{"solutionDue"}},
+		{"before creation", slaDueInput{ResponseDue: s("2026-11-01T11:59:59Z")}, []string{"responseDue"}},
+		{"over a year ahead", slaDueInput{SolutionDue: s("2027-11-23T10:00:00Z")}, []string{"solutionDue"}},
+		{"both wrong", slaDueInput{ResponseDue: s("x"), SolutionDue: s("2020-01-01T00:00:00Z")}, []string{"responseDue", "solutionDue"}},
+		{"in the past is allowed", slaDueInput{SolutionDue: s("2026-11-10T09:00:00-03:00")}, nil},
+		{"at creation", slaDueInput{ResponseDue: s("2026-11-01T12:00:00Z")}, nil},
+		{"both", slaDueInput{ResponseDue: s("2026-11-22T09:00:00Z"), SolutionDue: s("2027-11-20T09:00:00Z")}, nil},
+	}
+	for _, tc := range cases {
+		resp, sol, err := parseManualDues(&tc.in, created, now)
+		if tc.fields == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			if (tc.in.ResponseDue != nil) != (resp != nil) || (tc.in.SolutionDue != nil) != (sol != nil) {
+				t.Errorf("%s: got %v %v", tc.name, resp, sol)
+			}
+			continue
+		}
+		e := toAPIError(err)
+		if got := keys(e.Fields); e.Status != 422 || strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+			t.Errorf("%s: %v, want fields %v", tc.name, err, tc.fields)
+		}
+	}
+	_, sol, _ := parseManualDues(&slaDueInput{SolutionDue: s("2026-11-10T09:00:00-03:00")}, created, now)
+	if !sol.Equal(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)) || sol.Location() != time.UTC {
+		t.Errorf("the due is kept in UTC: %v", sol)
+	}
+}
+
+// TestOpenAPISLASchemas checks the SLA answers against the document's schemas.
+func TestOpenAPISLASchemas(t *testing.T) {
+	doc, err := LoadOpenAPI()
+	if err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	now := time.Date(2026, 11, 21, 9, 0, 0, 123456000, time.UTC)
+	cal, cur, actor, target := "cal-1", "eyJpZCI6IjEifQ", "agent-1", schema.TargetResolution
+	pol := schema.SLAPolicy{ID: "p-1", Name: "Standard", IsDefault: true, PauseStatuses: []string{"Stopped"}, WarningMinutes: 30,
+		Version: 2, CreatedAt: now, UpdatedAt: now, Rules: []schema.SLARule{
+			{Condition: "ticket.urgency == 'Urgent'", FirstResponseMinutes: 30, ResolutionMinutes: 240, Hours: "business", CalendarID: &cal},
+			{ResolutionMinutes: 480, Hours: "calendar"}}}
+	bare := schema.SLAPolicy{ID: "p-2", Name: "Bare", CreatedAt: now, UpdatedAt: now}
+	normalizeSLAPolicy(&bare)
+	withSLA := ticketSLA{State: slaStateOverdue, ResponseDue: &now, SolutionDue: &now, IsPaused: true, RealResponseDate: &now,
+		PolicyID: &pol.ID, ManualBy: &actor, Events: []schema.SLAEvent{
+			{ID: 1, TicketID: 7, Type: schema.SLAApplied, At: now, DueAt: &now, Target: &target, DedupeKey: "k"},
+			{ID: 2, TicketID: 7, Type: schema.SLAManual, At: now, Reason: "customer asked", ActorID: &actor, DedupeKey: "k2"}}}
+	none := ticketSLA{State: slaStateNone, Events: []schema.SLAEvent{}}
+	tk := schema.Ticket{ID: 42, Protocol: "20261121-000042", Type: "public", Subject: "Printer", Status: "New",
+		BaseStatus: schema.BaseNew, Origin: schema.OriginAPI, ClientIDs: []string{}, Tags: []string{},
+		CustomFields: map[string]any{}, CreatedBy: "agent-1", CreatedAt: now, UpdatedAt: now, Seq: 1,
+		SLAPolicyID: &pol.ID, SLAResponseDue: &now, SLASolutionDue: &now, SLARealResponseDate: &now, SLAManualBy: &actor}
+	s := &Server{cfg: DefaultConfig()}
+	cases := []struct {
+		schema string
+		value  any
+	}{
+		{"SLAPolicy", pol},
+		{"SLAPolicy", bare},
+		{"SLAPolicyPage", makePage([]schema.SLAPolicy{pol, bare}, 1, func(p schema.SLAPolicy) cursor { return cursor{ID: p.ID} })},
+		{"SLAPolicyPage", page[schema.SLAPolicy]{Data: []schema.SLAPolicy{}, NextCursor: &cur}},
+		{"TicketSLA", withSLA},
+		{"TicketSLA", none},
+		{"Ticket", ticketSummary{Ticket: tk, Workflow: s.workflowRef(&tk), Overdue: true}},
+		{"TicketDetail", s.view(&schema.TicketDetail{Ticket: tk})},
+	}
+	for _, tc := range cases {
+		ref := doc.Components.Schemas[tc.schema]
+		if ref == nil || ref.Value == nil {
+			t.Errorf("no schema %s", tc.schema)
+			continue
+		}
+		b, err := json.Marshal(tc.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := ref.Value.VisitJSON(v); err != nil {
+			t.Errorf("%s does not match %s: %v", b, tc.schema, err)
+		}
+		for _, p := range unlisted(ref.Value, v, tc.schema) {
+			t.Errorf("%s: property %s is not in the schema", tc.schema, p)
+		}
+	}
+}
