@@ -50,7 +50,8 @@ func main() {
 	callTime := flag.Duration("call-duration", 30*time.Second, "received-call: how long calls keep arriving")
 	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
 	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
-	only := flag.String("only", "", "run one benchmark: rules, ticket-create or received-call")
+	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call or sla")
+	slaTickets := flag.Int("sla-tickets", 1000, "sla: tickets with deadlines")
 	flag.Parse()
 	if *only == "" || *only == "rules" {
 		if err := benchRules(200); err != nil {
@@ -61,7 +62,7 @@ func main() {
 			return
 		}
 	}
-	if err := run(*clients, *duration, *rounds, *calls, *callTime, *only); err != nil {
+	if err := run(*clients, *duration, *rounds, *calls, *callTime, *slaTickets, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -136,7 +137,7 @@ func measure(n int, d time.Duration, op func() error) result {
 	return res
 }
 
-func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration, only string) error {
+func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration, slaTickets int, only string) error {
 	temporalAddr, serverURL := os.Getenv("SWITCHBOARD_TEST_TEMPORAL_ADDRESS"), os.Getenv("SWITCHBOARD_TEST_DATABASE_URL")
 	if temporalAddr == "" || serverURL == "" {
 		return fmt.Errorf("SWITCHBOARD_TEST_TEMPORAL_ADDRESS and SWITCHBOARD_TEST_DATABASE_URL must be set: run `make bench`")
@@ -195,12 +196,17 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	defer app.Shutdown()
 	root := "http://" + ln.Addr().String()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, calls) * 2}, Timeout: 30 * time.Second}
+	if only == "" || only == "sla" {
+		if err := benchSLA(ctx, db, tc, hc, root, token, slaTickets); err != nil {
+			return err
+		}
+	}
 	if only == "" || only == "received-call" {
 		if err := benchReceivedCall(ctx, db, hc, root, token, calls, callTime); err != nil {
 			return err
 		}
 	}
-	if only != "" && only != "ticket-create" {
+	if only != "" && only != "ticket-create" { // rules ran before the services were set up
 		return nil
 	}
 
