@@ -41,6 +41,11 @@ func TestSLABreachFiresItsTrigger(t *testing.T) {
 	require.NoError(t, s.db.NewSelect().Model(&row).Where("id = ?", tk.ID).Scan(ctx))
 	opened := row.CreatedAt
 	require.WithinDuration(t, opened.Add(time.Minute), *row.SLASolutionDue, time.Second)
+	// Operators list the next breaches in the Temporal UI by SlaDue.
+	eventually(t, 10*time.Second, func() bool { return s.searchAttributes(t, tk.ID)["SlaDue"] != nil }, "SlaDue published")
+	published, err := time.Parse(time.RFC3339Nano, s.searchAttributes(t, tk.ID)["SlaDue"].(string))
+	require.NoError(t, err)
+	require.True(t, published.Equal(*row.SLASolutionDue), "SlaDue is the deadline: %s vs %s", published, row.SLASolutionDue)
 
 	eventually(t, 100*time.Second, func() bool {
 		got = s.ticket(t, p.agentTok, tk.ID)
