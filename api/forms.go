@@ -410,13 +410,7 @@ func (s *Server) deleteDisplayRule(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Model((*schema.DisplayRule)(nil)).Where("id = ?", before.ID).Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "display_rule", before.ID, "delete", before, nil)
-	})
-	if err != nil {
+	if err := s.deleteAudited(c, (*schema.DisplayRule)(nil), "display_rule", before.ID, before); err != nil {
 		return err
 	}
 	s.forms().invalidate()

@@ -123,6 +123,19 @@ func TestOpenAPIResponseSchemas(t *testing.T) {
 		{"Error", fiber.Map{"error": errNotFound("no ticket %d", 7)}},
 		{"Error", fiber.Map{"error": errUnavailable("Temporal")}},
 	}
+	checkSchemas(t, doc, cases)
+}
+
+// schemaCase is a Go value and the OpenAPI component schema its JSON must match.
+type schemaCase = struct {
+	schema string
+	value  any
+}
+
+// checkSchemas marshals each value and checks it against its schema, and that it has no
+// property the schema does not list.
+func checkSchemas(t *testing.T, doc *openapi3.T, cases []schemaCase) {
+	t.Helper()
 	for _, tc := range cases {
 		ref := doc.Components.Schemas[tc.schema]
 		if ref == nil || ref.Value == nil {

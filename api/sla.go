@@ -388,17 +388,7 @@ func (s *Server) deleteSLAPolicy(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewDelete().Model((*schema.SLAPolicy)(nil)).Where("id = ?", before.ID).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound("no SLA policy with id %s", before.ID)
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "sla_policy", before.ID, "delete", before, nil)
-	})
-	if err != nil {
+	if err := s.deleteAudited(c, (*schema.SLAPolicy)(nil), "sla_policy", before.ID, before); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

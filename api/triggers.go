@@ -485,17 +485,7 @@ func (s *Server) deleteTrigger(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewDelete().Model((*schema.Trigger)(nil)).Where("id = ?", before.ID).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound("no trigger with id %s", before.ID)
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "trigger", before.ID, "delete", before, nil)
-	})
-	if err != nil {
+	if err := s.deleteAudited(c, (*schema.Trigger)(nil), "trigger", before.ID, before); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
