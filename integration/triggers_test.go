@@ -168,3 +168,54 @@ func TestTriggerCallsWebhook(t *testing.T) {
 		return len(data) == 1 && data[0].(map[string]any)["state"] == "succeeded"
 	}, "the delivery log shows it")
 }
+
+// The actions that talk to other tickets and to teams, on real services: team distribution
+// round-robin and least-loaded, a child ticket, and the child resolving its parent.
+func TestTriggerTeamAndFamilyActions(t *testing.T) {
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	p := s.newPeople(t)
+	created := []string{rules.EventCreated}
+	s.addTrigger(t, "round robin", created, "ticket.category == 'rr'", 1,
+		rules.Action{Type: rules.ActionAssignTeam, TeamID: p.team, Distribution: "round_robin"})
+	owners := []string{}
+	for i := range 4 {
+		tk := s.createTicket(t, p.agentTok, map[string]any{"subject": fmt.Sprintf("rr %d", i), "category": "rr"})
+		eventually(t, 15*time.Second, func() bool { return s.ticket(t, p.agentTok, tk.ID).OwnerID != nil }, "assigned")
+		got := s.ticket(t, p.agentTok, tk.ID)
+		require.Equal(t, p.team, *got.TeamID)
+		owners = append(owners, *got.OwnerID)
+	}
+	require.NotEqual(t, owners[0], owners[1], "round robin alternates")
+	require.Equal(t, owners[0], owners[2])
+	require.Equal(t, owners[1], owners[3])
+
+	// Least loaded: give one agent three more open tickets; the next goes to the other.
+	busy := owners[0]
+	for range 3 {
+		s.createTicket(t, p.agentTok, map[string]any{"subject": "load", "ownerId": busy})
+	}
+	s.addTrigger(t, "least loaded", created, "ticket.category == 'll'", 2,
+		rules.Action{Type: rules.ActionAssignTeam, TeamID: p.team, Distribution: "least_loaded"})
+	ll := s.createTicket(t, p.agentTok, map[string]any{"subject": "ll", "category": "ll"})
+	eventually(t, 15*time.Second, func() bool { return s.ticket(t, p.agentTok, ll.ID).OwnerID != nil }, "assigned")
+	require.NotEqual(t, busy, *s.ticket(t, p.agentTok, ll.ID).OwnerID)
+
+	// A child ticket, and the child's resolution resolving its parent.
+	s.addTrigger(t, "child", created, "ticket.category == 'parent'", 3,
+		rules.Action{Type: rules.ActionCreateChildTicket, Subject: "Follow-up: {{.subject}}", Body: "Opened from #{{.id}}"})
+	s.addTrigger(t, "resolve parent", []string{rules.EventStatusChanged}, "ticket.baseStatus == 'Resolved' && ticket.origin == 4", 4,
+		rules.Action{Type: rules.ActionChangeParentStatus, Status: "Resolved"})
+	parent := s.createTicket(t, p.agentTok, map[string]any{"subject": "Router", "category": "parent", "clientIds": []string{p.customer}})
+	var child schema.Ticket
+	eventually(t, 15*time.Second, func() bool {
+		return s.db.NewSelect().Model(&child).Where("parent_id = ?", parent.ID).Scan(context.Background()) == nil
+	}, "the child exists")
+	require.Equal(t, "Follow-up: Router", child.Subject)
+	require.Equal(t, 4, child.Origin)
+	require.Equal(t, []string{p.customer}, child.ClientIDs)
+	got := s.ticket(t, p.agentTok, child.ID)
+	require.Equal(t, fmt.Sprintf("Opened from #%d", parent.ID), got.Actions[0].Body)
+	s.post(t, p.agentTok, child.ID, "status", map[string]any{"status": "Resolved"}).expect(200)
+	eventually(t, 15*time.Second, func() bool { return s.ticket(t, p.agentTok, parent.ID).BaseStatus == "Resolved" }, "the parent follows")
+}
