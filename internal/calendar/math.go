@@ -27,7 +27,8 @@ const SearchYears = 400
 
 // Never is the far-future instant that AddBusinessMinutes returns when the deadline is not
 // within SearchYears (and NextOpen with ok=false): 9999-12-31T23:59:59Z, the last second that
-// RFC 3339 (and so JSON) can write. No result of the arithmetic is after it.
+// RFC 3339 (and so JSON) can write. No deadline AddBusinessMinutes counts is after it; the
+// arithmetic is meant for instants before it.
 func Never() time.Time { return never }
 
 var never = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
@@ -169,11 +170,36 @@ func searchLimit(t time.Time) time.Time {
 // transition moves the wall clock back across midnight.
 type walker struct {
 	c       *Calendar
-	t       time.Time     // the position, UTC: the open time before it is consumed
-	loaded  bool          // off and end are those of the zone period containing t
-	off     time.Duration // UTC offset of that period
-	end     time.Time     // end of that period (the next transition), UTC
-	endless bool          // the period has no end
+	t       time.Time      // the position, UTC: the open time before it is consumed
+	loaded  bool           // off and end are those of the zone period containing t
+	off     time.Duration  // UTC offset of that period
+	end     time.Time      // end of that period (the next transition), UTC
+	endless bool           // the period has no end
+	memo    [2]holidayMemo // the last dates looked up
+	memoAt  int
+}
+
+// holidayMemo is whether a date (days since the Unix epoch) is a holiday.
+type holidayMemo struct {
+	day     int64
+	holiday bool
+	ok      bool
+}
+
+// isHoliday reports whether the date at UTC midnight day is a holiday, remembering the last two
+// dates asked about (a date and the one before it, for the spill of a midnight-spanning interval).
+func (w *walker) isHoliday(day time.Time) bool {
+	key := day.Unix() / (24 * 3600)
+	for _, m := range w.memo {
+		if m.ok && m.day == key {
+			return m.holiday
+		}
+	}
+	y, mo, d := day.Date()
+	_, h := w.c.holiday(date{y, mo, d})
+	w.memo[w.memoAt] = holidayMemo{day: key, holiday: h, ok: true}
+	w.memoAt = 1 - w.memoAt
+	return h
 }
 
 func (c *Calendar) walkFrom(t time.Time) *walker {
@@ -185,11 +211,34 @@ func (w *walker) load() {
 	_, off := lt.Zone()
 	_, end := lt.ZoneBounds()
 	w.off = time.Duration(off) * time.Second
-	w.end, w.endless = end.UTC(), end.IsZero()
-	if !w.endless && !w.end.After(w.t) {
-		w.end = w.t.Add(time.Minute) // not expected of ZoneBounds; keeps the walk going forward
-	}
 	w.loaded = true
+	if end.IsZero() {
+		w.endless = true
+		return
+	}
+	w.endless = false
+	end = end.UTC()
+	if !end.After(w.t) {
+		// ZoneBounds can report an end before the instant: on the last day of a leap year past
+		// the zone's last explicit transition, Go ends the year 365 days after its start
+		// (golang/go#81583). The offset holds until the real end of the year; look a day ahead.
+		end = w.t.Add(24 * time.Hour)
+	}
+	// The walk relies on the offset holding over [t, end): check it at the end, and if it does
+	// not hold there, find where it first changes (transitions are at whole seconds).
+	if _, o := end.Add(-time.Nanosecond).In(w.c.loc).Zone(); o != off {
+		lo, hi := w.t.Unix(), end.Add(-time.Nanosecond).Unix() // offset off at lo, another at hi
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			if _, o := time.Unix(mid, 0).In(w.c.loc).Zone(); o == off {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		end = time.Unix(hi, 0).UTC()
+	}
+	w.end = end
 }
 
 // next returns the next open stretch [lo, hi) with w.t <= lo < hi, if it starts before limit,
@@ -216,11 +265,9 @@ func (w *walker) next(limit time.Time) (lo, hi time.Time, ok bool) {
 			if len(segs) == 0 {
 				continue
 			}
-			y, m, d := day.Date()
-			if _, closed := w.c.holiday(date{y, m, d}); closed {
+			if w.isHoliday(day) {
 				continue
 			}
-			prevChecked, prevClosed := false, false
 			for _, seg := range segs {
 				s := day.Add(time.Duration(seg.start) * time.Minute)
 				e := day.Add(time.Duration(seg.end) * time.Minute)
@@ -233,15 +280,8 @@ func (w *walker) next(limit time.Time) (lo, hi time.Time, ok bool) {
 				if !s.Before(e) {
 					continue
 				}
-				if seg.spill {
-					if !prevChecked {
-						py, pm, pd := day.Add(-24 * time.Hour).Date()
-						_, prevClosed = w.c.holiday(date{py, pm, pd})
-						prevChecked = true
-					}
-					if prevClosed {
-						continue
-					}
+				if seg.spill && w.isHoliday(day.Add(-24*time.Hour)) {
+					continue
 				}
 				lo, hi = s.Add(-w.off), e.Add(-w.off)
 				if !lo.Before(limit) {
