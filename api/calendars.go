@@ -23,14 +23,15 @@ func (s *Server) calendarRoutes(r fiber.Router) {
 	r.Delete("/calendars/:id", requirePerm(PermConfigWrite), s.deleteCalendar)
 }
 
-// calendarInput is the body of create and update. The schedule (timezone, week, holidays) is
-// checked as a whole by calendar.Spec.Validate, whose field paths (week.monday[1],
-// holidays[0].date) are the 422's fields.
+// calendarInput is the body of create and update. The schedule (timezone, week, holidays,
+// exceptions) is checked as a whole by calendar.Spec.Validate, whose field paths
+// (week.monday[1], holidays[0].date, exceptions[2].intervals[0]) are the 422's fields.
 type calendarInput struct {
-	Name     *string                         `json:"name" validate:"omitnil,notblank,max=100"`
-	Timezone *string                         `json:"timezone"`
-	Week     *map[string][]calendar.Interval `json:"week"`
-	Holidays *[]calendar.Holiday             `json:"holidays"`
+	Name       *string                         `json:"name" validate:"omitnil,notblank,max=100"`
+	Timezone   *string                         `json:"timezone"`
+	Week       *map[string][]calendar.Interval `json:"week"`
+	Holidays   *[]calendar.Holiday             `json:"holidays"`
+	Exceptions *[]calendar.Exception           `json:"exceptions"`
 }
 
 func (s *Server) createCalendar(c *fiber.Ctx) error {
@@ -69,13 +70,14 @@ func (s *Server) saveCalendar(c *fiber.Ctx, cal, before *schema.Calendar, in cal
 	set(&cal.Timezone, in.Timezone)
 	set(&cal.Week, in.Week)
 	set(&cal.Holidays, in.Holidays)
+	set(&cal.Exceptions, in.Exceptions)
 	normalizeCalendar(cal)
 	if fields := cal.Spec().Validate(); len(fields) > 0 {
 		return errInvalid(fields)
 	}
 	err := s.db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(cal).On("CONFLICT (id) DO UPDATE").
-			Set("name = EXCLUDED.name, timezone = EXCLUDED.timezone, week = EXCLUDED.week, holidays = EXCLUDED.holidays, updated_at = EXCLUDED.updated_at").
+			Set("name = EXCLUDED.name, timezone = EXCLUDED.timezone, week = EXCLUDED.week, holidays = EXCLUDED.holidays, exceptions = EXCLUDED.exceptions, updated_at = EXCLUDED.updated_at").
 			Exec(ctx); err != nil {
 			return err
 		}
@@ -103,6 +105,14 @@ func normalizeCalendar(cal *schema.Calendar) {
 	}
 	if cal.Holidays == nil {
 		cal.Holidays = []calendar.Holiday{}
+	}
+	if cal.Exceptions == nil {
+		cal.Exceptions = []calendar.Exception{}
+	}
+	for i := range cal.Exceptions {
+		if cal.Exceptions[i].Intervals == nil {
+			cal.Exceptions[i].Intervals = []calendar.Interval{}
+		}
 	}
 }
 

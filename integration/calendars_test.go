@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // calendarJSON is the calendar as the API answers it.
@@ -23,6 +27,14 @@ type calendarJSON struct {
 		Name      string `json:"name"`
 		Recurring bool   `json:"recurring"`
 	} `json:"holidays"`
+	Exceptions []struct {
+		Date      string `json:"date"`
+		Name      string `json:"name"`
+		Intervals []struct {
+			Start string `json:"start"`
+			End   string `json:"end"`
+		} `json:"intervals"`
+	} `json:"exceptions"`
 }
 
 func (s *stack) calendarAudit(t *testing.T, id string) []string {
@@ -45,6 +57,12 @@ func TestCalendarLifecycle(t *testing.T) {
 			"friday": []map[string]string{{"start": "22:00", "end": "02:00"}},
 		},
 		"holidays": []map[string]any{{"date": "2026-12-25", "name": "Christmas", "recurring": true}},
+		"exceptions": []map[string]any{
+			{"date": "2026-12-24", "name": "Christmas Eve", "intervals": []map[string]string{{"start": "09:00", "end": "13:00"}}},
+			{"date": "2026-11-21", "name": "Launch", "intervals": []map[string]string{{"start": "10:00", "end": "16:00"}}},
+			{"date": "2026-12-25", "name": "Christmas morning", "intervals": []map[string]string{{"start": "09:00", "end": "12:00"}}},
+			{"date": "2026-12-31", "name": "Closed"},
+		},
 	}
 	var cal calendarJSON
 	s.call(t, s.admin, "POST", "/api/v1/calendars", body).expect(201).decode(&cal)
@@ -55,6 +73,25 @@ func TestCalendarLifecycle(t *testing.T) {
 	require.Equal(t, "02:00", cal.Week["friday"][0].End)
 	require.Len(t, cal.Holidays, 1)
 	require.True(t, cal.Holidays[0].Recurring)
+	require.Len(t, cal.Exceptions, 4)
+	require.Equal(t, "Christmas Eve", cal.Exceptions[0].Name)
+	require.Equal(t, "13:00", cal.Exceptions[0].Intervals[0].End)
+	require.Equal(t, "2026-12-25", cal.Exceptions[2].Date)
+	require.NotNil(t, cal.Exceptions[3].Intervals, "a closing exception answers intervals []")
+	require.Empty(t, cal.Exceptions[3].Intervals)
+	// The stored calendar compiles, and its exceptions count: the Saturday opening is open, the
+	// short Christmas Eve's afternoon is not, Christmas morning opens though it is a holiday.
+	loaded, err := schema.LoadCalendar(context.Background(), s.db, cal.ID)
+	require.NoError(t, err)
+	loc := loaded.Location()
+	require.True(t, loaded.IsOpen(time.Date(2026, 11, 21, 11, 0, 0, 0, loc)))
+	require.False(t, loaded.IsOpen(time.Date(2026, 12, 24, 14, 0, 0, 0, loc)))
+	require.True(t, loaded.IsOpen(time.Date(2026, 12, 25, 10, 0, 0, 0, loc)))
+	require.False(t, loaded.IsHoliday(time.Date(2026, 12, 25, 10, 0, 0, 0, loc)))
+	// Friday night's part after midnight falls on the Saturday exception's date and does not
+	// happen; the Saturday opening counts.
+	require.Equal(t, time.Date(2026, 11, 21, 10, 20, 0, 0, loc),
+		loaded.AddBusinessMinutes(time.Date(2026, 11, 20, 23, 50, 0, 0, loc), 30).In(loc))
 
 	// Only name and timezone: week and holidays default to empty.
 	var closed calendarJSON
@@ -62,6 +99,8 @@ func TestCalendarLifecycle(t *testing.T) {
 		expect(201).decode(&closed)
 	require.Empty(t, closed.Week)
 	require.NotNil(t, closed.Holidays)
+	require.NotNil(t, closed.Exceptions, "exceptions are [], never null")
+	require.Empty(t, closed.Exceptions)
 
 	var got calendarJSON
 	s.call(t, s.admin, "GET", "/api/v1/calendars/"+cal.ID, nil).expect(200).decode(&got)
@@ -92,6 +131,15 @@ func TestCalendarLifecycle(t *testing.T) {
 	require.Equal(t, name+" HQ", upd.Name)
 	require.Equal(t, cal.Week, upd.Week)
 	require.Equal(t, cal.Holidays, upd.Holidays)
+	require.Equal(t, cal.Exceptions, upd.Exceptions)
+	// The exceptions replace the exceptions.
+	upd = calendarJSON{}
+	s.call(t, s.admin, "PATCH", "/api/v1/calendars/"+cal.ID, map[string]any{"exceptions": []map[string]any{
+		{"date": "2026-11-28", "name": "Second launch", "intervals": []map[string]string{{"start": "10:00", "end": "14:00"}}}}}).
+		expect(200).decode(&upd)
+	require.Len(t, upd.Exceptions, 1)
+	require.Equal(t, "Second launch", upd.Exceptions[0].Name)
+	require.Equal(t, cal.Holidays, upd.Holidays)
 	// The week replaces the week; the time zone changes.
 	upd = calendarJSON{}
 	s.call(t, s.admin, "PATCH", "/api/v1/calendars/"+cal.ID, map[string]any{"timezone": "Europe/Lisbon",
@@ -100,6 +148,7 @@ func TestCalendarLifecycle(t *testing.T) {
 	require.Len(t, upd.Week, 1)
 	require.Len(t, upd.Week["saturday"], 1)
 	require.Len(t, upd.Holidays, 1)
+	require.Len(t, upd.Exceptions, 1)
 	// The whole resulting calendar is checked: friday 22:00-02:00 would overlap saturday 00:00-...
 	s.call(t, s.admin, "PATCH", "/api/v1/calendars/"+cal.ID, map[string]any{
 		"week": map[string]any{"friday": []map[string]string{{"start": "22:00", "end": "02:00"}},
@@ -107,6 +156,11 @@ func TestCalendarLifecycle(t *testing.T) {
 		expectError(422, "validation_failed", "week.friday[0]")
 	s.call(t, s.admin, "PATCH", "/api/v1/calendars/"+cal.ID, map[string]any{"timezone": "Mars/Base"}).
 		expectError(422, "validation_failed", "timezone")
+	// The exceptions are checked against the week kept: a Friday-night exception would run past
+	// midnight into Saturday's 10:00 opening.
+	s.call(t, s.admin, "PATCH", "/api/v1/calendars/"+cal.ID, map[string]any{"exceptions": []map[string]any{
+		{"date": "2026-11-27", "intervals": []map[string]string{{"start": "22:00", "end": "11:00"}}}}}).
+		expectError(422, "validation_failed", "exceptions[0].intervals[0]")
 	// A rejected change leaves the calendar as it was.
 	got = calendarJSON{}
 	s.call(t, s.admin, "GET", "/api/v1/calendars/"+cal.ID, nil).expect(200).decode(&got)
@@ -121,7 +175,7 @@ func TestCalendarLifecycle(t *testing.T) {
 	// A calendar something refers to is not deleted (call groups will refer to calendars by a
 	// foreign key; any foreign key gives the same answer).
 	ref := "calendar_refs_" + tag
-	_, err := s.db.ExecContext(context.Background(), fmt.Sprintf(
+	_, err = s.db.ExecContext(context.Background(), fmt.Sprintf(
 		"CREATE TABLE %s (calendar_id text REFERENCES calendars (id)); INSERT INTO %s VALUES ('%s')", ref, ref, closed.ID))
 	require.NoError(t, err)
 	s.call(t, s.admin, "DELETE", "/api/v1/calendars/"+closed.ID, nil).expectError(409, "conflict")
@@ -153,7 +207,7 @@ func TestCalendarLifecycle(t *testing.T) {
 	s.call(t, s.admin, "DELETE", "/api/v1/calendars/"+closed.ID, nil).expect(204)
 
 	// Every write is audited; refused ones are not.
-	require.Equal(t, []string{"create", "update", "update", "delete"}, s.calendarAudit(t, cal.ID))
+	require.Equal(t, []string{"create", "update", "update", "update", "delete"}, s.calendarAudit(t, cal.ID))
 	require.Equal(t, []string{"create", "delete"}, s.calendarAudit(t, closed.ID))
 }
 
@@ -175,6 +229,21 @@ func TestCalendarBadInputs(t *testing.T) {
 			list = append(list, map[string]string{"start": iv[0], "end": iv[1]})
 		}
 		return map[string]any{d: list}
+	}
+	exceptions := func(es ...map[string]any) map[string]any { return map[string]any{"exceptions": es} }
+	hourly := func(n int) []map[string]string {
+		out := []map[string]string{}
+		for i := range n {
+			out = append(out, map[string]string{"start": fmt.Sprintf("%02d:00", i), "end": fmt.Sprintf("%02d:30", i)})
+		}
+		return out
+	}
+	manyExceptions := func(n int) []map[string]any {
+		out := []map[string]any{}
+		for i := range n {
+			out = append(out, map[string]any{"date": time.Date(2026, 1, 1+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)})
+		}
+		return out
 	}
 	var cal calendarJSON
 	s.call(t, s.admin, "POST", "/api/v1/calendars", valid(nil)).expect(201).decode(&cal)
@@ -206,6 +275,29 @@ func TestCalendarBadInputs(t *testing.T) {
 		{"malformed JSON", "POST", "/api/v1/calendars", `{"name":`, 400, "bad_request", ""},
 		{"patch unknown field", "PATCH", "/api/v1/calendars/" + cal.ID, map[string]any{"isActive": false}, 422, "validation_failed", "isActive"},
 		{"patch bad holiday", "PATCH", "/api/v1/calendars/" + cal.ID, map[string]any{"holidays": []map[string]any{{"date": "2026-02-30"}}}, 422, "validation_failed", "holidays[0].date"},
+		{"exception bad date", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "24/12/2026"})), 422, "validation_failed", "exceptions[0].date"},
+		{"exception no date", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"name": "Eve"})), 422, "validation_failed", "exceptions[0].date"},
+		{"exception duplicate date", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24"},
+			map[string]any{"date": "2026-12-31"}, map[string]any{"date": "2026-12-24"})), 422, "validation_failed", "exceptions[2].date"},
+		{"exception long name", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24", "name": strings.Repeat("x", 201)})),
+			422, "validation_failed", "exceptions[0].name"},
+		{"exception bad clock", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24",
+			"intervals": []map[string]string{{"start": "9am", "end": "13:00"}}})), 422, "validation_failed", "exceptions[0].intervals[0].start"},
+		{"exception zero length", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24",
+			"intervals": []map[string]string{{"start": "09:00", "end": "09:00"}}})), 422, "validation_failed", "exceptions[0].intervals[0]"},
+		{"exception overlap", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24"}, map[string]any{"date": "2026-12-23",
+			"intervals": []map[string]string{{"start": "09:00", "end": "13:00"}, {"start": "12:00", "end": "14:00"}}})),
+			422, "validation_failed", "exceptions[1].intervals[1]"},
+		{"exception too many intervals", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24", "intervals": hourly(13)})),
+			422, "validation_failed", "exceptions[0].intervals"},
+		{"too many exceptions", "POST", "/api/v1/calendars", valid(map[string]any{"exceptions": manyExceptions(501)}), 422, "validation_failed", "exceptions"},
+		{"exception night into the next day's hours", "POST", "/api/v1/calendars", valid(map[string]any{
+			"week":       day("monday", [2]string{"09:00", "17:00"}),
+			"exceptions": []map[string]any{{"date": "2026-11-22", "intervals": []map[string]string{{"start": "22:00", "end": "10:00"}}}}}),
+			422, "validation_failed", "exceptions[0].intervals[0]"},
+		{"unknown exception field", "POST", "/api/v1/calendars", valid(exceptions(map[string]any{"date": "2026-12-24", "closed": true})), 422, "validation_failed", "closed"},
+		{"exceptions wrong type", "POST", "/api/v1/calendars", valid(map[string]any{"exceptions": map[string]any{"2026-12-24": []string{}}}), 422, "validation_failed", "exceptions"},
+		{"patch bad exception", "PATCH", "/api/v1/calendars/" + cal.ID, map[string]any{"exceptions": []map[string]any{{"date": "2026-02-30"}}}, 422, "validation_failed", "exceptions[0].date"},
 		{"bad limit", "GET", "/api/v1/calendars?limit=0", nil, 422, "validation_failed", "limit"},
 		{"bad cursor", "GET", "/api/v1/calendars?cursor=!!", nil, 422, "validation_failed", "cursor"},
 		{"no such calendar", "GET", "/api/v1/calendars/nope", nil, 404, "not_found", ""},

@@ -124,6 +124,88 @@ func TestIsOpen(t *testing.T) {
 	}
 }
 
+func TestIsOpenWithExceptions(t *testing.T) {
+	c := mustCompile(t, seasonal)
+	loc := c.Location()
+	cases := []struct {
+		at   string // wall clock in America/Sao_Paulo
+		open bool
+		why  string
+	}{
+		{"2026-11-19 23:00", true, "Thursday night shift"},
+		{"2026-11-20 01:00", false, "a date with an exception takes no part after midnight of the night before"},
+		{"2026-11-20 08:59:59", false, "exception on a holiday, before its opening"},
+		{"2026-11-20 09:00", true, "exception on a holiday: the exception wins"},
+		{"2026-11-20 11:59:59", true, "exception on a holiday, last second"},
+		{"2026-11-20 12:00", false, "exception on a holiday, end is exclusive"},
+		{"2026-11-20 14:00", false, "the exception replaces the weekday's afternoon"},
+		{"2026-11-21 09:59:59", false, "Saturday opening, before it"},
+		{"2026-11-21 10:00", true, "Saturday opening"},
+		{"2026-11-21 15:59:59", true, "Saturday opening, last second"},
+		{"2026-11-21 16:00", false, "Saturday opening over"},
+		{"2026-11-28 10:00", false, "the next Saturday is closed as usual"},
+		{"2026-11-23 09:00", true, "the Monday after follows its weekday"},
+
+		{"2026-11-26 10:00", true, "Thursday exception, morning"},
+		{"2026-11-26 14:00", false, "Thursday exception has no afternoon"},
+		{"2026-11-26 20:59", false, "Thursday exception, before its night"},
+		{"2026-11-26 21:00", true, "Thursday exception's night, earlier than the weekday's"},
+		{"2026-11-27 02:59:59", true, "an exception's night runs past midnight into a regular date"},
+		{"2026-11-27 03:00", false, "and ends as written"},
+		{"2026-11-27 09:00", true, "Friday as usual"},
+
+		{"2026-12-03 23:00", true, "Thursday night shift before a Friday with an exception"},
+		{"2026-12-04 01:00", false, "the exception decides all of its date: no night shift after midnight"},
+		{"2026-12-04 09:30", false, "late start"},
+		{"2026-12-04 10:00", true, "late start opening"},
+		{"2026-12-04 13:59", true, "late start, over lunch"},
+		{"2026-12-04 14:00", false, "late start, early end"},
+		{"2026-12-04 17:00", false, "no weekday afternoon"},
+
+		{"2026-12-23 10:00", false, "Wednesday exception opens at 13:00"},
+		{"2026-12-23 13:00", true, "Wednesday exception"},
+		{"2026-12-23 23:59:59", true, "Wednesday exception before midnight"},
+		{"2026-12-24 00:30", false, "its part after midnight falls on another exception's date: it does not happen"},
+		{"2026-12-24 09:00", true, "short Christmas Eve"},
+		{"2026-12-24 12:59:59", true, "short Christmas Eve, last second"},
+		{"2026-12-24 13:00", false, "short Christmas Eve is over"},
+		{"2026-12-24 15:00", false, "no Christmas Eve afternoon"},
+		{"2026-12-24 22:30", false, "no Thursday night shift on Christmas Eve"},
+		{"2026-12-25 01:00", false, "nor its part after midnight"},
+		{"2026-12-25 10:00", false, "Christmas, a holiday"},
+		{"2026-12-26 22:00", true, "Saturday night exception"},
+		{"2026-12-27 01:59", true, "its part after midnight, on a Sunday"},
+		{"2026-12-27 02:00", false, "over"},
+		{"2027-12-24 10:00", true, "a one-off exception does not recur"},
+		{"2027-12-24 14:00", true, "a one-off exception does not recur (afternoon)"},
+
+		{"2026-12-30 10:00", true, "Wednesday before a closing exception"},
+		{"2026-12-31 10:00", false, "closing exception"},
+		{"2026-12-31 23:00", false, "closing exception: no night shift"},
+		{"2027-01-01 01:00", false, "nor after midnight on the holiday"},
+		{"2027-01-02 19:59", false, "Saturday inventory, before"},
+		{"2027-01-02 20:00", true, "Saturday inventory"},
+		{"2027-01-03 03:59:59", true, "Saturday inventory, into Sunday"},
+		{"2027-01-03 04:00", false, "Saturday inventory over"},
+	}
+	for _, tc := range cases {
+		at := local(t, loc, tc.at)
+		if got := c.IsOpen(at); got != tc.open {
+			t.Errorf("%s (%s, %s): open = %v, want %v", tc.at, at.Weekday(), tc.why, got, tc.open)
+		}
+	}
+	// The exception on a holiday wins: the date is not a holiday any more.
+	if name, ok := c.Holiday(local(t, loc, "2026-11-20 10:00")); ok {
+		t.Errorf("2026-11-20 has an exception, but is holiday %q", name)
+	}
+	if name, ok := c.Holiday(local(t, loc, "2026-12-25 10:00")); !ok || name != "Natal" {
+		t.Errorf("2026-12-25: holiday %q %v, want Natal", name, ok)
+	}
+	if c.IsHoliday(local(t, loc, "2026-12-31 10:00")) {
+		t.Error("a closing exception is not a holiday")
+	}
+}
+
 func TestIsOpenUsesTheCalendarsZone(t *testing.T) {
 	c := mustCompile(t, office)
 	cases := []struct {
@@ -359,6 +441,30 @@ func TestValidSpecs(t *testing.T) {
 		"IANA link":       {Timezone: "US/Eastern"},
 		"Sao Paulo":       {Timezone: "America/Sao_Paulo"},
 		"unnamed holiday": {Timezone: "UTC", Holidays: []Holiday{{Date: "2026-01-01"}}},
+		"exceptions":      seasonal,
+		"closing exceptions": {Timezone: "UTC", Exceptions: []Exception{
+			{Date: "2026-12-24"}, {Date: "2026-12-31", Intervals: []Interval{}}}},
+		"exception on a holiday": {Timezone: "UTC", Holidays: []Holiday{{Date: "2020-12-25", Recurring: true}},
+			Exceptions: []Exception{{Date: "2026-12-25", Intervals: []Interval{iv("10:00", "12:00")}}}},
+		"exception whole day":   {Timezone: "UTC", Exceptions: []Exception{{Date: "2026-11-21", Intervals: []Interval{iv("00:00", "24:00")}}}},
+		"exception twelve":      {Timezone: "UTC", Exceptions: []Exception{{Date: "2026-11-21", Intervals: hourly(12)}}},
+		"500 exceptions":        {Timezone: "UTC", Exceptions: exceptions(500)},
+		"exception on leap day": {Timezone: "UTC", Exceptions: []Exception{{Date: "2028-02-29", Intervals: []Interval{iv("09:00", "10:00")}}}},
+		// The part after midnight of an exception's interval does not happen on a next date that
+		// is a holiday or has an exception itself: it cannot overlap that date's hours.
+		"exception night into a holiday": {Timezone: "UTC", Week: map[string][]Interval{"monday": {iv("09:00", "17:00")}},
+			Holidays:   []Holiday{{Date: "2026-11-23"}},
+			Exceptions: []Exception{{Date: "2026-11-22", Intervals: []Interval{iv("22:00", "10:00")}}}},
+		"exception night into a recurring holiday": {Timezone: "UTC", Week: map[string][]Interval{"monday": {iv("09:00", "17:00")}},
+			Holidays:   []Holiday{{Date: "2020-11-23", Recurring: true}},
+			Exceptions: []Exception{{Date: "2026-11-22", Intervals: []Interval{iv("22:00", "10:00")}}}},
+		"exception night into an exception": {Timezone: "UTC", Week: map[string][]Interval{"monday": {iv("09:00", "17:00")}},
+			Exceptions: []Exception{{Date: "2026-11-22", Intervals: []Interval{iv("22:00", "10:00")}},
+				{Date: "2026-11-23", Intervals: []Interval{iv("09:00", "17:00")}}}},
+		"exception night touching next day": {Timezone: "UTC", Week: map[string][]Interval{"monday": {iv("09:00", "17:00")}},
+			Exceptions: []Exception{{Date: "2026-11-22", Intervals: []Interval{iv("22:00", "09:00")}}}},
+		"weekday night into an exception": {Timezone: "UTC", Week: map[string][]Interval{"sunday": {iv("22:00", "02:00")}},
+			Exceptions: []Exception{{Date: "2026-11-23", Intervals: []Interval{iv("01:00", "05:00")}}}},
 	}
 	for name, s := range cases {
 		if f := s.Validate(); len(f) != 0 {
@@ -383,6 +489,15 @@ func holidays(n int) []Holiday {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range out {
 		out[i] = Holiday{Date: start.AddDate(0, 0, i).Format(time.DateOnly), Name: "h"}
+	}
+	return out
+}
+
+func exceptions(n int) []Exception {
+	out := make([]Exception, n)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range out {
+		out[i] = Exception{Date: start.AddDate(0, 0, i).Format(time.DateOnly), Name: "x", Intervals: []Interval{iv("10:00", "12:00")}}
 	}
 	return out
 }
@@ -436,6 +551,33 @@ func TestInvalidSpecs(t *testing.T) {
 		{"duplicate recurring", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "2020-12-25", Recurring: true}, {Date: "2026-12-25", Recurring: true}}},
 			"holidays[1].date", "repeats holidays[0] (every 12-25)"},
 		{"long name", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "2026-12-25", Name: strings.Repeat("x", 201)}}}, "holidays[0].name", "at most 200"},
+
+		{"exception bad date", exc(Exception{Date: "2026-02-30"}), "exceptions[0].date", "must be YYYY-MM-DD, a real date"},
+		{"exception other format", exc(Exception{Date: "24/12/2026"}), "exceptions[0].date", "must be YYYY-MM-DD"},
+		{"exception short date", exc(Exception{Date: "2026-12-4"}), "exceptions[0].date", "must be YYYY-MM-DD"},
+		{"exception no date", exc(Exception{Name: "x"}), "exceptions[0].date", "must be YYYY-MM-DD"},
+		{"exception duplicate date", exc(Exception{Date: "2026-12-24"}, Exception{Date: "2026-12-31"}, Exception{Date: "2026-12-24"}),
+			"exceptions[2].date", "repeats exceptions[0] (2026-12-24)"},
+		{"exception long name", exc(Exception{Date: "2026-12-24", Name: strings.Repeat("x", 201)}), "exceptions[0].name", "at most 200"},
+		{"exception bad start", exc(Exception{Date: "2026-12-24", Intervals: []Interval{iv("9:00", "13:00")}}),
+			"exceptions[0].intervals[0].start", "must be HH:MM"},
+		{"exception bad end", exc(Exception{Date: "2026-12-24"}, Exception{Date: "2026-12-23", Intervals: []Interval{iv("09:00", "12:00"), iv("13:00", "24:01")}}),
+			"exceptions[1].intervals[1].end", "00:00 to 24:00"},
+		{"exception zero length", exc(Exception{Date: "2026-12-24", Intervals: []Interval{iv("09:00", "09:00")}}),
+			"exceptions[0].intervals[0]", "at least a minute"},
+		{"exception overlap", exc(Exception{Date: "2026-12-24", Intervals: []Interval{iv("09:00", "13:00"), iv("12:00", "14:00")}}),
+			"exceptions[0].intervals[1]", "overlaps 09:00-13:00"},
+		{"exception overlap before midnight", exc(Exception{Date: "2026-12-24", Intervals: []Interval{iv("22:00", "02:00"), iv("23:00", "23:30")}}),
+			"exceptions[0].intervals[1]", "overlaps 22:00-02:00"},
+		{"exception too many intervals", exc(Exception{Date: "2026-12-24", Intervals: hourly(13)}), "exceptions[0].intervals", "at most 12"},
+		{"too many exceptions", Spec{Timezone: "UTC", Exceptions: exceptions(501)}, "exceptions", "at most 500"},
+		{"exception night into the next day's hours", Spec{Timezone: "UTC", Week: map[string][]Interval{"monday": {iv("09:00", "17:00")}},
+			Exceptions: []Exception{{Date: "2026-11-22", Intervals: []Interval{iv("22:00", "10:00")}}}},
+			"exceptions[0].intervals[0]", "runs past midnight into 2026-11-23 (a monday) and overlaps monday's 09:00-17:00"},
+		{"exception night into a day a holiday does not close", Spec{Timezone: "UTC", Week: map[string][]Interval{"monday": {iv("09:00", "17:00")}},
+			Holidays:   []Holiday{{Date: "2026-11-30"}},
+			Exceptions: []Exception{{Date: "2026-11-22", Intervals: []Interval{iv("08:00", "12:00"), iv("20:00", "09:30")}}}},
+			"exceptions[0].intervals[1]", "runs past midnight into 2026-11-23 (a monday)"},
 	}
 	for _, tc := range cases {
 		f := tc.spec.Validate()
@@ -458,21 +600,26 @@ func TestInvalidSpecs(t *testing.T) {
 	}
 }
 
+// exc is a UTC spec with the exceptions.
+func exc(es ...Exception) Spec { return Spec{Timezone: "UTC", Exceptions: es} }
+
 func TestEveryErrorAtOnce(t *testing.T) {
 	s := Spec{Timezone: "Nowhere/City", Week: map[string][]Interval{
 		"funday":  {iv("09:00", "10:00")},
 		"monday":  {iv("9", "10:00"), iv("09:00", "09:00")},
 		"tuesday": {iv("09:00", "12:00"), iv("10:00", "11:00")},
-	}, Holidays: []Holiday{{Date: "2026-12-25"}, {Date: "12/25"}, {Date: "2026-12-25"}}}
+	}, Holidays: []Holiday{{Date: "2026-12-25"}, {Date: "12/25"}, {Date: "2026-12-25"}},
+		Exceptions: []Exception{{Date: "2026-12-24", Intervals: []Interval{iv("09:00", "13:00"), iv("12:00", "25:00")}},
+			{Date: "2026-12-24", Intervals: []Interval{iv("09:00", "12:00"), iv("10:00", "11:00")}}}}
 	f := s.Validate()
 	for _, k := range []string{"timezone", "week.funday", "week.monday[0].start", "week.monday[1]", "week.tuesday[1]",
-		"holidays[1].date", "holidays[2].date"} {
+		"holidays[1].date", "holidays[2].date", "exceptions[0].intervals[1].end", "exceptions[1].date", "exceptions[1].intervals[1]"} {
 		if _, ok := f[k]; !ok {
 			t.Errorf("no message for %s: %v", k, f)
 		}
 	}
-	if len(f) != 7 {
-		t.Errorf("want 7 messages, got %d: %v", len(f), f)
+	if len(f) != 10 {
+		t.Errorf("want 10 messages, got %d: %v", len(f), f)
 	}
 	_, err := s.Compile()
 	if err == nil || !strings.Contains(err.Error(), "timezone: unknown time zone") {
@@ -502,5 +649,29 @@ func TestSpecJSON(t *testing.T) {
 	}
 	if c.IsOpen(time.Date(2022, 6, 13, 10, 0, 0, 0, c.Location())) { // a Monday
 		t.Error("Santo António (recurring) should be closed")
+	}
+	if c.Spec().Exceptions != nil {
+		t.Errorf("a spec without exceptions has %v", c.Spec().Exceptions)
+	}
+
+	// With exceptions.
+	raw = `{"timezone":"Europe/Lisbon","week":{"monday":[{"start":"09:00","end":"18:00"}]},"holidays":[],` +
+		`"exceptions":[{"date":"2026-12-24","name":"Christmas Eve","intervals":[{"start":"09:00","end":"13:00"}]},` +
+		`{"date":"2026-12-31","name":"Closed","intervals":[]}]}`
+	s = Spec{}
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatal(err)
+	}
+	c = mustCompile(t, s)
+	b, _ = json.Marshal(c.Spec())
+	if string(b) != raw {
+		t.Errorf("round trip:\n got %s\nwant %s", b, raw)
+	}
+	s.Exceptions[0].Intervals[0].End = "18:00"
+	if got := c.Spec().Exceptions[0].Intervals[0].End; got != "13:00" {
+		t.Errorf("the calendar shares the caller's exception intervals: end = %s", got)
+	}
+	if c.IsOpen(time.Date(2026, 12, 24, 14, 0, 0, 0, c.Location())) {
+		t.Error("Christmas Eve 14:00 should be closed")
 	}
 }

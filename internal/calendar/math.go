@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"sort"
 	"sync"
 	"time"
 )
@@ -15,10 +16,15 @@ import (
 //   - Instants keep their sub-minute precision: AddBusinessMinutes(09:00:30, 1) is 09:01:30 when
 //     09:00:30-09:01:30 is open; BusinessMinutesBetween rounds the total open time down to whole
 //     minutes (30 open seconds on Friday and 30 on Monday make a minute).
+//   - Exceptions count as IsOpen says: a Saturday opening adds its minutes, a short Christmas
+//     Eve has only its own, a closing exception none.
 //   - The arithmetic walks open intervals date by date (and zone period by zone period), never
 //     minute by minute: its cost grows with the number of dates it walks, not with the minutes.
+//     A calendar with no weekday intervals, open only on exceptions, jumps from one exception
+//     to the next.
 //   - It looks at most SearchYears ahead. A calendar that is closed for that long (no intervals
-//     at all, or every open weekday a holiday) never opens: NextOpen says ok=false and
+//     at all, every open weekday a holiday, or open only on exceptions that are past) never
+//     opens: NextOpen says ok=false and
 //     AddBusinessMinutes returns Never. So does a deadline further away than that, possible only
 //     for calendars open a few minutes a year.
 
@@ -124,7 +130,7 @@ func (c *Calendar) BusinessMinutesBetween(a, b time.Time) int {
 // NextOpen is the first instant at or after t inside business hours: t itself (unchanged) when
 // IsOpen(t), else the start of the next open interval, in t's location. ok is false, and the
 // instant Never(), when the calendar does not open within SearchYears of t (it has no intervals
-// at all, or every open weekday is a holiday).
+// at all, every open weekday is a holiday, or it opens only on exceptions before t).
 func (c *Calendar) NextOpen(t time.Time) (time.Time, bool) {
 	if !c.opens() {
 		return never, false
@@ -140,14 +146,19 @@ func (c *Calendar) NextOpen(t time.Time) (time.Time, bool) {
 	}
 }
 
-// opens reports whether any weekday has an open interval.
+// opens reports whether any weekday or exception has an open interval.
 func (c *Calendar) opens() bool {
-	for _, segs := range c.days {
-		if len(segs) > 0 {
-			return true
-		}
+	return c.weekOpens || len(c.exceptionDays) > 0
+}
+
+// nextExceptionDay is the first date at or after day (days since the Unix epoch) on which an
+// exception may open; ok is false when there is none.
+func (c *Calendar) nextExceptionDay(day int64) (int64, bool) {
+	i := sort.Search(len(c.exceptionDays), func(i int) bool { return c.exceptionDays[i] >= day })
+	if i == len(c.exceptionDays) {
+		return 0, false
 	}
-	return false
+	return c.exceptionDays[i], true
 }
 
 // searchLimit is how far ahead of t the arithmetic looks: SearchYears, and not past Never.
@@ -170,36 +181,36 @@ func searchLimit(t time.Time) time.Time {
 // transition moves the wall clock back across midnight.
 type walker struct {
 	c       *Calendar
-	t       time.Time      // the position, UTC: the open time before it is consumed
-	loaded  bool           // off and end are those of the zone period containing t
-	off     time.Duration  // UTC offset of that period
-	end     time.Time      // end of that period (the next transition), UTC
-	endless bool           // the period has no end
-	memo    [2]holidayMemo // the last dates looked up
+	t       time.Time     // the position, UTC: the open time before it is consumed
+	loaded  bool          // off and end are those of the zone period containing t
+	off     time.Duration // UTC offset of that period
+	end     time.Time     // end of that period (the next transition), UTC
+	endless bool          // the period has no end
+	memo    [2]ruleMemo   // the last dates looked up
 	memoAt  int
 }
 
-// holidayMemo is whether a date (days since the Unix epoch) is a holiday.
-type holidayMemo struct {
-	day     int64
-	holiday bool
-	ok      bool
+// ruleMemo is the rule of a date (days since the Unix epoch).
+type ruleMemo struct {
+	day  int64
+	rule dayRule
+	ok   bool
 }
 
-// isHoliday reports whether the date at UTC midnight day is a holiday, remembering the last two
-// dates asked about (a date and the one before it, for the spill of a midnight-spanning interval).
-func (w *walker) isHoliday(day time.Time) bool {
+// rule is the rule of the date at UTC midnight day, remembering the last two dates asked about
+// (a date and the one before it, for the part after midnight of a midnight-spanning interval).
+func (w *walker) rule(day time.Time) dayRule {
 	key := day.Unix() / (24 * 3600)
 	for _, m := range w.memo {
 		if m.ok && m.day == key {
-			return m.holiday
+			return m.rule
 		}
 	}
 	y, mo, d := day.Date()
-	_, h := w.c.holiday(date{y, mo, d})
-	w.memo[w.memoAt] = holidayMemo{day: key, holiday: h, ok: true}
+	r := w.c.rule(date{y, mo, d})
+	w.memo[w.memoAt] = ruleMemo{day: key, rule: r, ok: true}
 	w.memoAt = 1 - w.memoAt
-	return h
+	return r
 }
 
 func (c *Calendar) walkFrom(t time.Time) *walker {
@@ -261,14 +272,39 @@ func (w *walker) next(limit time.Time) (lo, hi time.Time, ok bool) {
 				// Every instant of this date and the later ones of the period is after limit.
 				return time.Time{}, time.Time{}, false
 			}
-			segs := w.c.days[day.Weekday()]
-			if len(segs) == 0 {
+			if !w.c.weekOpens {
+				// Only exceptions open: go straight to the next date one may open.
+				key := day.Unix() / (24 * 3600)
+				next, ok := w.c.nextExceptionDay(key)
+				if !ok {
+					return time.Time{}, time.Time{}, false
+				}
+				if next > key {
+					day = time.Unix((next-1)*24*3600, 0).UTC() // the loop adds a day
+					continue
+				}
+			}
+			wd := day.Weekday()
+			if len(w.c.exceptions) == 0 && len(w.c.own[wd]) == 0 && w.c.spill[wd] == 0 {
 				continue
 			}
-			if w.isHoliday(day) {
-				continue
+			today := w.rule(day)
+			var yesterday dayRule
+			if today.regular() && (w.c.spill[wd] > 0 || len(w.c.exceptions) > 0) {
+				yesterday = w.rule(day.Add(-24 * time.Hour))
 			}
-			for _, seg := range segs {
+			spill, own := w.c.plan(today, yesterday, wd)
+			// The part after midnight of the previous date's interval first, then the date's own.
+			for i := -1; i < len(own); i++ {
+				var seg segment
+				switch {
+				case i >= 0:
+					seg = own[i]
+				case spill > 0:
+					seg = segment{start: 0, end: spill}
+				default:
+					continue
+				}
 				s := day.Add(time.Duration(seg.start) * time.Minute)
 				e := day.Add(time.Duration(seg.end) * time.Minute)
 				if s.Before(wall) {
@@ -278,9 +314,6 @@ func (w *walker) next(limit time.Time) (lo, hi time.Time, ok bool) {
 					e = wallEnd
 				}
 				if !s.Before(e) {
-					continue
-				}
-				if seg.spill && w.isHoliday(day.Add(-24*time.Hour)) {
 					continue
 				}
 				lo, hi = s.Add(-w.off), e.Add(-w.off)

@@ -66,6 +66,49 @@ var (
 	}}
 )
 
+var (
+	// seasonal is São Paulo office hours with lunch and a Thursday night shift, holidays, and
+	// exceptions: a Saturday opening, a short Christmas Eve (no night shift), a morning on a
+	// holiday, a closed Thursday, exceptions that run past midnight into a regular date, a
+	// Sunday and another exception, and one after a night shift.
+	seasonal = Spec{Timezone: "America/Sao_Paulo", Week: map[string][]Interval{
+		"monday": {iv("09:00", "12:00"), iv("13:00", "18:00")}, "tuesday": {iv("09:00", "12:00"), iv("13:00", "18:00")},
+		"wednesday": {iv("09:00", "12:00"), iv("13:00", "18:00")},
+		"thursday":  {iv("09:00", "12:00"), iv("13:00", "18:00"), iv("22:00", "02:00")},
+		"friday":    {iv("09:00", "12:00"), iv("13:00", "18:00")},
+	}, Holidays: []Holiday{
+		{Date: "2020-12-25", Name: "Natal", Recurring: true},
+		{Date: "2026-11-20", Name: "Consciência Negra"},
+		{Date: "2027-01-01", Name: "Ano Novo"},
+	}, Exceptions: []Exception{
+		{Date: "2026-11-21", Name: "Launch", Intervals: []Interval{iv("10:00", "16:00")}},                             // Saturday
+		{Date: "2026-12-24", Name: "Christmas Eve", Intervals: []Interval{iv("09:00", "13:00")}},                      // Thursday
+		{Date: "2026-11-20", Name: "Open in the morning", Intervals: []Interval{iv("09:00", "12:00")}},                // holiday Friday
+		{Date: "2026-12-31", Name: "Closed", Intervals: []Interval{}},                                                 // Thursday
+		{Date: "2026-12-04", Name: "Late start", Intervals: []Interval{iv("10:00", "14:00")}},                         // Friday
+		{Date: "2026-11-26", Name: "Longer night", Intervals: []Interval{iv("09:00", "12:00"), iv("21:00", "03:00")}}, // Thursday
+		{Date: "2027-01-02", Name: "Inventory", Intervals: []Interval{iv("20:00", "04:00")}},                          // Saturday
+		{Date: "2026-12-23", Name: "Afternoon and night", Intervals: []Interval{iv("13:00", "01:00")}},                // into Christmas Eve
+		{Date: "2026-12-26", Name: "Night after Christmas", Intervals: []Interval{iv("22:00", "02:00")}},              // Saturday
+	}}
+	// nyExceptions has exceptions on the daylight-saving days of New York, one on a holiday, one
+	// running into another, and a closed Friday.
+	nyExceptions = Spec{Timezone: "America/New_York", Week: map[string][]Interval{
+		"monday": {iv("09:00", "18:00")}, "tuesday": {iv("09:00", "18:00")}, "wednesday": {iv("09:00", "18:00")},
+		"thursday": {iv("09:00", "18:00")}, "friday": {iv("09:00", "18:00")}, "sunday": {iv("12:00", "14:00"), iv("23:00", "01:00")},
+	}, Holidays: []Holiday{{Date: "2026-11-26", Name: "Thanksgiving"}, {Date: "2020-07-04", Name: "Independence Day", Recurring: true}},
+		Exceptions: []Exception{
+			{Date: "2026-03-07", Name: "Saturday night", Intervals: []Interval{iv("22:00", "03:00")}},
+			{Date: "2026-03-08", Name: "Spring forward", Intervals: []Interval{iv("00:30", "03:30"), iv("23:00", "01:00")}},
+			{Date: "2026-11-01", Name: "Fall back", Intervals: []Interval{iv("00:30", "02:30")}},
+			{Date: "2026-11-26", Name: "Thanksgiving morning", Intervals: []Interval{iv("10:00", "14:00")}},
+			{Date: "2026-11-27", Name: "Black Friday off"},
+			{Date: "2028-03-12", Name: "Spring forward", Intervals: []Interval{iv("01:00", "04:00")}},
+			{Date: "2025-11-02", Name: "Fall back", Intervals: []Interval{iv("01:00", "02:00"), iv("20:00", "08:00")}},
+			{Date: "2027-07-04", Name: "Open on the Fourth", Intervals: []Interval{iv("00:00", "24:00")}},
+		}}
+)
+
 // fuzzCalendars are the calendars of the fuzz test and of the check against IsOpen.
 func fuzzCalendars(t testing.TB) []*Calendar {
 	t.Helper()
@@ -80,6 +123,8 @@ func fuzzCalendars(t testing.TB) []*Calendar {
 			"sunday": {iv("01:00", "03:00"), iv("23:45", "02:15")}, "monday": {iv("09:00", "17:00")},
 			"saturday": {iv("00:00", "24:00")}}},
 		{Timezone: "America/New_York", Week: map[string][]Interval{"sunday": {iv("01:30", "02:30")}}}, // sparse
+		seasonal,     // exceptions
+		nyExceptions, // exceptions over daylight saving
 	}
 	cals := make([]*Calendar, 0, len(specs)+1)
 	for _, s := range specs {
@@ -200,6 +245,132 @@ func TestAddBusinessMinutes(t *testing.T) {
 	}
 }
 
+func TestAddBusinessMinutesWithExceptions(t *testing.T) {
+	withExceptions := func(s Spec, es ...Exception) *Calendar {
+		s.Exceptions = es
+		return mustCompile(t, s)
+	}
+	launch := withExceptions(nineToSix("UTC"), Exception{Date: "2026-11-21", Name: "Launch", Intervals: []Interval{iv("10:00", "16:00")}})
+	christmasEve := withExceptions(nineToSix("UTC", Holiday{Date: "2020-12-25", Name: "Christmas", Recurring: true}),
+		Exception{Date: "2026-12-24", Name: "Christmas Eve", Intervals: []Interval{iv("09:00", "13:00")}})
+	holidayMorning := withExceptions(nineToSix("UTC", Holiday{Date: "2026-11-23", Name: "Monday off"}),
+		Exception{Date: "2026-11-23", Name: "Open in the morning", Intervals: []Interval{iv("09:00", "12:00")}})
+	closedTuesday := withExceptions(nineToSix("UTC"), Exception{Date: "2026-11-24", Name: "Closed"})
+	sp := mustCompile(t, seasonal)
+	spLoc := sp.Location()
+	ny := mustCompile(t, nyExceptions)
+	U := func(s string) time.Time { return utc(t, s) }
+	L := func(s string) time.Time { return local(t, spLoc, s) }
+
+	cases := []struct {
+		name    string
+		c       *Calendar
+		from    time.Time
+		minutes int
+		want    time.Time
+	}{
+		{"Saturday opening is counted", launch, U("2026-11-20T17:50:00Z"), 30, U("2026-11-21T10:20:00Z")},
+		{"Saturday opening, to its end", launch, U("2026-11-20T17:50:00Z"), 10 + 360, U("2026-11-21T16:00:00Z")},
+		{"Saturday opening, then Monday", launch, U("2026-11-20T17:50:00Z"), 10 + 360 + 1, U("2026-11-23T09:01:00Z")},
+		{"from the Saturday opening", launch, U("2026-11-21T08:00:00Z"), 60, U("2026-11-21T11:00:00Z")},
+		{"the next Saturday is closed", launch, U("2026-11-27T17:50:00Z"), 30, U("2026-11-30T09:20:00Z")},
+
+		{"short Christmas Eve, then Christmas, then Monday", christmasEve, U("2026-12-24T12:30:00Z"), 60, U("2026-12-28T09:30:00Z")},
+		{"into a short Christmas Eve", christmasEve, U("2026-12-23T17:00:00Z"), 120, U("2026-12-24T10:00:00Z")},
+		{"the deadline may be the exception's end", christmasEve, U("2026-12-24T08:00:00Z"), 240, U("2026-12-24T13:00:00Z")},
+		{"Christmas Eve afternoon counts from Monday", christmasEve, U("2026-12-24T15:00:00Z"), 1, U("2026-12-28T09:01:00Z")},
+		{"a one-off exception does not recur", christmasEve, U("2027-12-24T12:30:00Z"), 60, U("2027-12-24T13:30:00Z")},
+
+		{"an exception on a holiday opens it", holidayMorning, U("2026-11-20T17:50:00Z"), 30, U("2026-11-23T09:20:00Z")},
+		{"an exception on a holiday, to its end", holidayMorning, U("2026-11-20T17:50:00Z"), 10 + 180, U("2026-11-23T12:00:00Z")},
+		{"an exception on a holiday, then Tuesday", holidayMorning, U("2026-11-20T17:50:00Z"), 10 + 180 + 1, U("2026-11-24T09:01:00Z")},
+
+		{"a closing exception", closedTuesday, U("2026-11-23T17:50:00Z"), 30, U("2026-11-25T09:20:00Z")},
+
+		{"Sao Paulo: holiday morning, Saturday launch", sp, L("2026-11-20 11:50"), 20, L("2026-11-21 10:10")},
+		{"Sao Paulo: an exception's night into a regular Friday", sp, L("2026-11-26 20:00"), 300, L("2026-11-27 02:00")},
+		{"Sao Paulo: and then Friday morning", sp, L("2026-11-26 20:00"), 361, L("2026-11-27 09:01")},
+		{"Sao Paulo: a night shift cut by an exception on the next date", sp, L("2026-12-03 21:00"), 180, L("2026-12-04 11:00")},
+		{"Sao Paulo: into a short Christmas Eve, then a Saturday night", sp, L("2026-12-23 23:00"), 60 + 240 + 30, L("2026-12-26 22:30")},
+		{"Sao Paulo: closed Thursday, holiday, Saturday inventory", sp, L("2026-12-30 17:00"), 60 + 480, L("2027-01-03 04:00")},
+
+		{"New York: exceptions over spring forward", ny, U("2026-03-08T05:00:00Z"), 60, U("2026-03-08T05:30:00Z").Add(60 * time.Minute)},
+		{"New York: spring-forward exception lasts 2 real hours", ny, U("2026-03-08T05:30:00Z"), 120, U("2026-03-08T07:30:00Z")},
+		{"New York: fall-back exception lasts 3 real hours", ny, U("2026-11-01T04:30:00Z"), 180, U("2026-11-01T07:30:00Z")},
+		{"New York: Thanksgiving morning, Black Friday off", ny, U("2026-11-25T22:50:00Z"), 30, U("2026-11-26T15:20:00Z")},
+		{"New York: after Thanksgiving morning, Sunday", ny, U("2026-11-26T18:50:00Z"), 30, U("2026-11-29T17:20:00Z")},
+	}
+	for _, tc := range cases {
+		got := tc.c.AddBusinessMinutes(tc.from, tc.minutes)
+		if !got.Equal(tc.want) {
+			t.Errorf("%s: %s + %d = %s, want %s", tc.name, tc.from.Format(time.RFC3339Nano), tc.minutes,
+				got.Format(time.RFC3339Nano), tc.want.Format(time.RFC3339Nano))
+			continue
+		}
+		if n := tc.c.BusinessMinutesBetween(tc.from, got); n != tc.minutes {
+			t.Errorf("%s: between %s and %s = %d, want %d", tc.name, tc.from, got, n, tc.minutes)
+		}
+		if want, ok := bruteAdd(tc.c, tc.from, tc.minutes, 20*1440); ok && !got.Equal(want) {
+			t.Errorf("%s: IsOpen minute by minute says %s", tc.name, want)
+		}
+	}
+	// A week of exceptions in São Paulo: Monday to Wednesday as usual, Thursday with its night
+	// shift until midnight, the holiday Friday's morning and the Saturday opening.
+	if got := sp.BusinessMinutesBetween(L("2026-11-16 00:00"), L("2026-11-23 00:00")); got != 3*480+480+120+180+360 {
+		t.Errorf("week of 2026-11-16 = %d, want %d", got, 3*480+480+120+180+360)
+	}
+}
+
+func TestOnlyExceptions(t *testing.T) {
+	// No weekday intervals: the calendar opens on its exceptions only, and the arithmetic jumps
+	// from one to the next.
+	c := mustCompile(t, Spec{Timezone: "America/New_York", Exceptions: []Exception{
+		{Date: "2026-03-08", Intervals: []Interval{iv("01:00", "04:00")}}, // spring forward: 2 real hours
+		{Date: "2026-11-21", Intervals: []Interval{iv("10:00", "16:00")}},
+		{Date: "2026-11-22", Intervals: []Interval{}},
+		{Date: "2026-12-31", Intervals: []Interval{iv("22:00", "02:00")}}, // into 2027
+		{Date: "2430-01-01", Intervals: []Interval{iv("09:00", "10:00")}}, // beyond SearchYears from 2026
+	}})
+	U := func(s string) time.Time { return utc(t, s) }
+	cases := []struct {
+		from    time.Time
+		minutes int
+		want    time.Time
+	}{
+		{U("2026-01-01T00:00:00Z"), 60, U("2026-03-08T07:00:00Z")},
+		{U("2026-01-01T00:00:00Z"), 120, U("2026-03-08T08:00:00Z")},
+		{U("2026-01-01T00:00:00Z"), 121, U("2026-11-21T15:01:00Z")},
+		{U("2026-11-21T15:00:00Z"), 360, U("2026-11-21T21:00:00Z")},
+		{U("2026-11-21T15:00:00Z"), 361, U("2027-01-01T03:01:00Z")},
+		{U("2026-11-21T15:00:00Z"), 600, U("2027-01-01T07:00:00Z")},
+		{U("2026-11-21T15:00:00Z"), 601, Never()},
+		{U("2027-01-01T06:59:00Z"), 1, U("2027-01-01T07:00:00Z")},
+		{U("2027-01-01T07:00:00Z"), 1, Never()},
+		{U("2100-01-01T00:00:00Z"), 60, U("2430-01-01T15:00:00Z")},
+	}
+	for _, tc := range cases {
+		if got := c.AddBusinessMinutes(tc.from, tc.minutes); !got.Equal(tc.want) {
+			t.Errorf("%s + %d = %s, want %s", tc.from, tc.minutes, got.UTC(), tc.want)
+		}
+	}
+	if got, ok := c.NextOpen(U("2026-03-09T00:00:00Z")); !ok || !got.Equal(U("2026-11-21T15:00:00Z")) {
+		t.Errorf("next open = %s %v", got, ok)
+	}
+	if got, ok := c.NextOpen(U("2027-01-02T00:00:00Z")); ok || !got.Equal(Never()) {
+		t.Errorf("next open after the exceptions within SearchYears = %s %v, want Never", got, ok)
+	}
+	if got := c.BusinessMinutesBetween(U("2026-01-01T00:00:00Z"), U("2028-01-01T00:00:00Z")); got != 120+360+240 {
+		t.Errorf("between = %d, want %d", got, 120+360+240)
+	}
+	if got := openMinutes(c, U("2026-12-31T12:00:00Z"), U("2027-01-01T12:00:00Z")); got != 240 {
+		t.Errorf("IsOpen minutes over New Year's Eve = %d, want 240", got)
+	}
+	closed := mustCompile(t, Spec{Timezone: "UTC", Exceptions: []Exception{{Date: "2026-12-24"}}})
+	if got, ok := closed.NextOpen(U("2020-01-01T00:00:00Z")); ok || !got.Equal(Never()) {
+		t.Errorf("closing exceptions only: next open = %s %v, want Never", got, ok)
+	}
+}
+
 func TestAddZeroIsFromUnchanged(t *testing.T) {
 	c := mustCompile(t, nineToSix("America/Sao_Paulo"))
 	now := time.Now() // with a monotonic clock reading
@@ -276,7 +447,10 @@ func TestBetweenIsTheSumOfOpenMinutes(t *testing.T) {
 		"2026-11-23T00:00:00Z", "2026-12-21T00:00:00Z", "2028-02-24T00:00:00Z", "2026-06-29T00:00:00Z", "2026-04-01T00:00:00Z",
 		// Past the zones' explicit transitions, where Go follows their TZ rule (and its
 		// ZoneBounds ends leap years a day early, golang/go#81583).
-		"2040-12-27T00:00:00Z", "2096-12-28T00:00:00Z", "2100-03-08T00:00:00Z", "2100-10-28T00:00:00Z"}
+		"2040-12-27T00:00:00Z", "2096-12-28T00:00:00Z", "2100-03-08T00:00:00Z", "2100-10-28T00:00:00Z",
+		// Exceptions.
+		"2026-11-16T00:00:00Z", "2026-11-30T00:00:00Z", "2026-12-28T00:00:00Z", "2026-03-05T00:00:00Z",
+		"2025-10-30T00:00:00Z", "2027-07-01T00:00:00Z"}
 	for ci, c := range fuzzCalendars(t) {
 		for _, w := range windows {
 			a := utc(t, w)
@@ -327,7 +501,8 @@ func TestAgainstIsOpen(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 2026))
 	starts := []string{"2026-02-28T00:00:00Z", "2026-03-24T00:00:00Z", "2026-10-01T00:00:00Z", "2026-10-20T00:00:00Z",
 		"2026-11-20T00:00:00Z", "2026-12-20T00:00:00Z", "2028-02-25T00:00:00Z", "2026-07-01T00:00:00Z", "2026-04-01T00:00:00Z",
-		"2040-12-20T00:00:00Z", "2100-10-20T00:00:00Z"}
+		"2040-12-20T00:00:00Z", "2100-10-20T00:00:00Z",
+		"2026-11-14T00:00:00Z", "2026-03-01T00:00:00Z", "2025-10-26T00:00:00Z", "2027-06-28T00:00:00Z", "2028-03-05T00:00:00Z"}
 	n := 40
 	if testing.Short() {
 		n = 8
@@ -514,32 +689,42 @@ func FuzzAddBetween(f *testing.F) {
 		}
 		f.Add(uint8(cal), int64(t.Sub(fuzzBase)/time.Second), nanos, minutes)
 	}
-	seed(0, "2026-11-20T17:50:00Z", 0, 30)             // Friday 17:50 + 30
-	seed(0, "2026-11-20T17:59:30Z", 0, 1)              // seconds across the weekend
-	seed(0, "2026-11-21T12:00:00Z", 0, 0)              // zero, closed
-	seed(0, "2026-11-23T09:00:00Z", 123456789, 100000) // long
-	seed(1, "2026-11-26T22:30:00-03:00", 0, 60)        // night shift into the company day
-	seed(1, "2026-12-24T23:00:00-03:00", 0, 600)       // recurring Christmas
-	seed(1, "2026-12-31T09:00:00-03:00", 0, 2000)      // New Year's Eve
-	seed(1, "2028-02-28T17:59:00-03:00", 500, 5)       // leap day holiday
-	seed(2, "2026-03-08T01:30:00-05:00", 0, 90)        // spring forward
-	seed(2, "2026-11-01T01:30:00-04:00", 0, 90)        // fall back, first 01:30
-	seed(2, "2026-11-01T01:30:00-05:00", 0, 90)        // fall back, second 01:30
-	seed(2, "2026-11-25T23:45:00-05:00", 0, 120)       // Thanksgiving
-	seed(2, "2028-07-03T16:59:00-04:00", 0, 61)        // Independence Day
-	seed(3, "2026-03-08T00:00:00-05:00", 0, 1440)      // 23-hour day
-	seed(3, "2026-11-01T00:00:00-04:00", 0, 1500)      // 25-hour day
-	seed(4, "2026-03-28T22:59:00Z", 0, 200)            // Lisbon spring forward during the shift
-	seed(4, "2026-10-24T23:30:00+01:00", 0, 400)       // Lisbon fall back during the shift
-	seed(4, "2026-10-22T21:00:00+01:00", 0, 100)       // one-off Friday holiday
-	seed(4, "2027-06-11T23:00:00+01:00", 0, 1000)      // Santo António
-	seed(5, "2026-11-26T22:00:00Z", 0, 121)            // night shift and holiday
-	seed(5, "2026-11-21T05:00:00Z", 0, 120)            // Saturday morning spill
-	seed(6, "2026-04-04T14:00:00Z", 0, 300)            // Lord Howe falls back 30 minutes
-	seed(6, "2026-10-03T14:00:00Z", 0, 300)            // Lord Howe springs forward 30 minutes
-	seed(7, "2026-03-08T06:45:00Z", 0, 61)             // sparse: Sunday 01:30-02:30 in the gap
-	seed(7, "2026-11-01T05:45:00Z", 0, 100000)         // sparse, fall back, long
-	seed(8, "2029-12-31T23:59:59Z", 999999999, 100000) // Always, end of the span
+	seed(0, "2026-11-20T17:50:00Z", 0, 30)              // Friday 17:50 + 30
+	seed(0, "2026-11-20T17:59:30Z", 0, 1)               // seconds across the weekend
+	seed(0, "2026-11-21T12:00:00Z", 0, 0)               // zero, closed
+	seed(0, "2026-11-23T09:00:00Z", 123456789, 100000)  // long
+	seed(1, "2026-11-26T22:30:00-03:00", 0, 60)         // night shift into the company day
+	seed(1, "2026-12-24T23:00:00-03:00", 0, 600)        // recurring Christmas
+	seed(1, "2026-12-31T09:00:00-03:00", 0, 2000)       // New Year's Eve
+	seed(1, "2028-02-28T17:59:00-03:00", 500, 5)        // leap day holiday
+	seed(2, "2026-03-08T01:30:00-05:00", 0, 90)         // spring forward
+	seed(2, "2026-11-01T01:30:00-04:00", 0, 90)         // fall back, first 01:30
+	seed(2, "2026-11-01T01:30:00-05:00", 0, 90)         // fall back, second 01:30
+	seed(2, "2026-11-25T23:45:00-05:00", 0, 120)        // Thanksgiving
+	seed(2, "2028-07-03T16:59:00-04:00", 0, 61)         // Independence Day
+	seed(3, "2026-03-08T00:00:00-05:00", 0, 1440)       // 23-hour day
+	seed(3, "2026-11-01T00:00:00-04:00", 0, 1500)       // 25-hour day
+	seed(4, "2026-03-28T22:59:00Z", 0, 200)             // Lisbon spring forward during the shift
+	seed(4, "2026-10-24T23:30:00+01:00", 0, 400)        // Lisbon fall back during the shift
+	seed(4, "2026-10-22T21:00:00+01:00", 0, 100)        // one-off Friday holiday
+	seed(4, "2027-06-11T23:00:00+01:00", 0, 1000)       // Santo António
+	seed(5, "2026-11-26T22:00:00Z", 0, 121)             // night shift and holiday
+	seed(5, "2026-11-21T05:00:00Z", 0, 120)             // Saturday morning spill
+	seed(6, "2026-04-04T14:00:00Z", 0, 300)             // Lord Howe falls back 30 minutes
+	seed(6, "2026-10-03T14:00:00Z", 0, 300)             // Lord Howe springs forward 30 minutes
+	seed(7, "2026-03-08T06:45:00Z", 0, 61)              // sparse: Sunday 01:30-02:30 in the gap
+	seed(7, "2026-11-01T05:45:00Z", 0, 100000)          // sparse, fall back, long
+	seed(8, "2026-11-20T11:50:00-03:00", 0, 20)         // exception on a holiday, then a Saturday opening
+	seed(8, "2026-11-26T20:00:00-03:00", 0, 361)        // an exception's night into a regular Friday
+	seed(8, "2026-12-03T21:00:00-03:00", 0, 180)        // a night shift into a Friday with an exception
+	seed(8, "2026-12-23T12:00:00-03:00", 0, 900)        // into a short Christmas Eve, Christmas, a Saturday night
+	seed(8, "2026-12-30T17:00:00-03:00", 0, 600)        // closed Thursday, holiday, Saturday inventory
+	seed(9, "2026-03-07T21:00:00-05:00", 0, 400)        // exceptions over spring forward
+	seed(9, "2026-10-31T23:00:00-04:00", 0, 300)        // an exception over fall back
+	seed(9, "2025-11-02T00:00:00-04:00", 0, 1000)       // fall back and a night into Monday
+	seed(9, "2026-11-25T17:00:00-05:00", 0, 500)        // Thanksgiving morning, Black Friday off
+	seed(9, "2027-07-03T12:00:00-04:00", 0, 3000)       // open all the Fourth
+	seed(10, "2029-12-31T23:59:59Z", 999999999, 100000) // Always, end of the span
 
 	f.Fuzz(func(t *testing.T, cal uint8, sec int64, nanos uint32, minutes uint32) {
 		c := cals[int(cal)%len(cals)]
@@ -622,6 +807,7 @@ func BenchmarkAddBusinessMinutes(b *testing.B) {
 		{"office_holidays", office},
 		{"newYork_DST", newYork},
 		{"lisbonNights", lisbonNights},
+		{"seasonal_exceptions", seasonal},
 	} {
 		c, err := bc.spec.Compile()
 		if err != nil {
