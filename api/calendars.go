@@ -18,7 +18,7 @@ import (
 func (s *Server) calendarRoutes(r fiber.Router) {
 	r.Post("/calendars", requirePerm(PermConfigWrite), s.createCalendar)
 	r.Get("/calendars", requirePerm(PermConfigRead), s.listCalendars)
-	r.Get("/calendars/:id", requirePerm(PermConfigRead), s.getCalendar)
+	r.Get("/calendars/:id", requirePerm(PermConfigRead), getOne("id", s.loadCalendar))
 	r.Patch("/calendars/:id", requirePerm(PermConfigWrite), s.updateCalendar)
 	r.Delete("/calendars/:id", requirePerm(PermConfigWrite), s.deleteCalendar)
 }
@@ -162,14 +162,6 @@ func (s *Server) loadCalendar(ctx context.Context, id string) (*schema.Calendar,
 	}
 	normalizeCalendar(cal)
 	return cal, nil
-}
-
-func (s *Server) getCalendar(c *fiber.Ctx) error {
-	cal, err := s.loadCalendar(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(cal)
 }
 
 func (s *Server) listCalendars(c *fiber.Ctx) error {

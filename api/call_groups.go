@@ -15,7 +15,7 @@ import (
 func (s *Server) callGroupRoutes(r fiber.Router) {
 	r.Post("/call-groups", requirePerm(PermConfigWrite), s.createCallGroup)
 	r.Get("/call-groups", requirePerm(PermConfigRead), s.listCallGroups)
-	r.Get("/call-groups/:id", requirePerm(PermConfigRead), s.getCallGroup)
+	r.Get("/call-groups/:id", requirePerm(PermConfigRead), getOne("id", s.loadCallGroup))
 	r.Patch("/call-groups/:id", requirePerm(PermConfigWrite), s.updateCallGroup)
 	r.Delete("/call-groups/:id", requirePerm(PermConfigWrite), s.deactivateCallGroup)
 }
@@ -147,14 +147,6 @@ func (s *Server) saveCallGroup(c *fiber.Ctx, g *schema.CallGroup, before *schema
 
 func (s *Server) loadCallGroup(ctx context.Context, id string) (*schema.CallGroup, error) {
 	return findOne[schema.CallGroup](ctx, s.db, "id", id, "no call group with id %s", id)
-}
-
-func (s *Server) getCallGroup(c *fiber.Ctx) error {
-	g, err := s.loadCallGroup(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(g)
 }
 
 func (s *Server) listCallGroups(c *fiber.Ctx) error {

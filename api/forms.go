@@ -39,13 +39,13 @@ import (
 func (s *Server) formRoutes(r fiber.Router) {
 	r.Post("/custom-fields", requirePerm(PermConfigWrite), s.createCustomField)
 	r.Get("/custom-fields", requirePerm(PermConfigRead), s.listCustomFields)
-	r.Get("/custom-fields/:id", requirePerm(PermConfigRead), s.getCustomField)
+	r.Get("/custom-fields/:id", requirePerm(PermConfigRead), getOne("id", s.loadCustomField))
 	r.Patch("/custom-fields/:id", requirePerm(PermConfigWrite), s.updateCustomField)
 	r.Delete("/custom-fields/:id", requirePerm(PermConfigWrite), s.deactivateCustomField)
 
 	r.Post("/display-rules", requirePerm(PermConfigWrite), s.createDisplayRule)
 	r.Get("/display-rules", requirePerm(PermConfigRead), s.listDisplayRules)
-	r.Get("/display-rules/:id", requirePerm(PermConfigRead), s.getDisplayRule)
+	r.Get("/display-rules/:id", requirePerm(PermConfigRead), getOne("id", s.loadDisplayRule))
 	r.Patch("/display-rules/:id", requirePerm(PermConfigWrite), s.updateDisplayRule)
 	r.Delete("/display-rules/:id", requirePerm(PermConfigWrite), s.deleteDisplayRule)
 
@@ -207,14 +207,6 @@ func (s *Server) loadCustomField(ctx context.Context, id string) (*schema.Custom
 	}
 	f.Options = orEmpty(f.Options)
 	return f, nil
-}
-
-func (s *Server) getCustomField(c *fiber.Ctx) error {
-	f, err := s.loadCustomField(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(f)
 }
 
 // positionCursor pages a list ordered by (position, id).
@@ -424,14 +416,6 @@ func (s *Server) loadDisplayRule(ctx context.Context, id string) (*schema.Displa
 	}
 	r.Fields = orEmptyOf(r.Fields)
 	return r, nil
-}
-
-func (s *Server) getDisplayRule(c *fiber.Ctx) error {
-	r, err := s.loadDisplayRule(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(r)
 }
 
 func (s *Server) listDisplayRules(c *fiber.Ctx) error {

@@ -17,7 +17,7 @@ import (
 func (s *Server) personRoutes(r fiber.Router) {
 	r.Post("/persons", requirePerm(PermPeopleWrite), s.createPerson)
 	r.Get("/persons", requirePerm(PermPeopleRead), s.listPersons)
-	r.Get("/persons/:id", requirePerm(PermPeopleRead), s.getPerson)
+	r.Get("/persons/:id", requirePerm(PermPeopleRead), getOne("id", s.loadPerson))
 	r.Patch("/persons/:id", requirePerm(PermPeopleWrite), s.updatePerson)
 	r.Delete("/persons/:id", requirePerm(PermPeopleWrite), s.deactivatePerson)
 	r.Post("/persons/:id/tokens", s.createPersonToken)
@@ -187,14 +187,6 @@ func (s *Server) checkRef(ctx context.Context, id, kind string) string {
 
 func (s *Server) loadPerson(ctx context.Context, id string) (*schema.Person, error) {
 	return findOne[schema.Person](ctx, s.db, "id", id, "no person with id %s", id)
-}
-
-func (s *Server) getPerson(c *fiber.Ctx) error {
-	p, err := s.loadPerson(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(p)
 }
 
 func (s *Server) updatePerson(c *fiber.Ctx) error {

@@ -178,6 +178,18 @@ func bodyLimit(limit int) fiber.Handler {
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
+// getOne answers GET for one record: the path parameter names it, load reads it (a 404 when
+// it is not there).
+func getOne[T any](param string, load func(context.Context, string) (*T, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v, err := load(c.UserContext(), c.Params(param))
+		if err != nil {
+			return err
+		}
+		return c.JSON(v)
+	}
+}
+
 // findOne reads the row whose column equals value, or answers 404 with the message given.
 func findOne[T any](ctx context.Context, db bun.IDB, column string, value any, notFound string, args ...any) (*T, error) {
 	row := new(T)

@@ -23,7 +23,7 @@ import (
 func (s *Server) slaRoutes(r fiber.Router) {
 	r.Post("/sla-policies", requirePerm(PermConfigWrite), s.createSLAPolicy)
 	r.Get("/sla-policies", requirePerm(PermConfigRead), s.listSLAPolicies)
-	r.Get("/sla-policies/:id", requirePerm(PermConfigRead), s.getSLAPolicy)
+	r.Get("/sla-policies/:id", requirePerm(PermConfigRead), getOne("id", s.loadSLAPolicy))
 	r.Patch("/sla-policies/:id", requirePerm(PermConfigWrite), s.updateSLAPolicy)
 	r.Delete("/sla-policies/:id", requirePerm(PermConfigWrite), s.deleteSLAPolicy)
 	r.Get("/tickets/:id/sla", requirePerm(PermTicketsRead), staffOnly, s.getTicketSLA)
@@ -316,14 +316,6 @@ func (s *Server) loadSLAPolicy(ctx context.Context, id string) (*schema.SLAPolic
 	}
 	normalizeSLAPolicy(p)
 	return p, nil
-}
-
-func (s *Server) getSLAPolicy(c *fiber.Ctx) error {
-	p, err := s.loadSLAPolicy(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(p)
 }
 
 func (s *Server) updateSLAPolicy(c *fiber.Ctx) error {

@@ -14,7 +14,7 @@ import (
 func (s *Server) statusRoutes(r fiber.Router) {
 	r.Post("/statuses", requirePerm(PermConfigWrite), s.createStatus)
 	r.Get("/statuses", requirePerm(PermTicketsRead), s.listStatuses)
-	r.Get("/statuses/:name", requirePerm(PermTicketsRead), s.getStatus)
+	r.Get("/statuses/:name", requirePerm(PermTicketsRead), getOne("name", s.loadStatus))
 	r.Patch("/statuses/:name", requirePerm(PermConfigWrite), s.updateStatus)
 	r.Delete("/statuses/:name", requirePerm(PermConfigWrite), s.deactivateStatus)
 }
@@ -61,14 +61,6 @@ func (s *Server) createStatus(c *fiber.Ctx) error {
 
 func (s *Server) loadStatus(ctx context.Context, name string) (*schema.Status, error) {
 	return findOne[schema.Status](ctx, s.db, "name", name, "no status named %q", name)
-}
-
-func (s *Server) getStatus(c *fiber.Ctx) error {
-	st, err := s.loadStatus(c.UserContext(), c.Params("name"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(st)
 }
 
 func (s *Server) updateStatus(c *fiber.Ctx) error {

@@ -16,7 +16,7 @@ import (
 func (s *Server) teamRoutes(r fiber.Router) {
 	r.Post("/teams", requirePerm(PermConfigWrite), s.createTeam)
 	r.Get("/teams", requirePerm(PermConfigRead), s.listTeams)
-	r.Get("/teams/:id", requirePerm(PermConfigRead), s.getTeam)
+	r.Get("/teams/:id", requirePerm(PermConfigRead), getOne("id", s.loadTeam))
 	r.Patch("/teams/:id", requirePerm(PermConfigWrite), s.updateTeam)
 	r.Delete("/teams/:id", requirePerm(PermConfigWrite), s.deactivateTeam)
 }
@@ -153,14 +153,6 @@ func (s *Server) loadTeam(ctx context.Context, id string) (*schema.Team, error) 
 	err = s.db.NewSelect().Model((*schema.TeamMember)(nil)).Column("person_id").Where("team_id = ?", id).
 		Order("person_id").Scan(ctx, &t.MemberIDs)
 	return t, err
-}
-
-func (s *Server) getTeam(c *fiber.Ctx) error {
-	t, err := s.loadTeam(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(t)
 }
 
 func (s *Server) listTeams(c *fiber.Ctx) error {

@@ -32,7 +32,7 @@ func (s *Server) triggerRoutes(r fiber.Router) {
 	r.Get("/triggers", requirePerm(PermConfigRead), s.listTriggers)
 	r.Post("/triggers/defaults", requirePerm(PermConfigWrite), s.restoreDefaultTriggers)
 	r.Post("/triggers/test", requirePerm(PermConfigRead), s.testTrigger)
-	r.Get("/triggers/:id", requirePerm(PermConfigRead), s.getTrigger)
+	r.Get("/triggers/:id", requirePerm(PermConfigRead), getOne("id", s.loadTrigger))
 	r.Patch("/triggers/:id", requirePerm(PermConfigWrite), s.updateTrigger)
 	r.Delete("/triggers/:id", requirePerm(PermConfigWrite), s.deleteTrigger)
 	r.Post("/triggers/:id/clone", requirePerm(PermConfigWrite), s.cloneTrigger)
@@ -362,16 +362,20 @@ func isNotFound(err error) bool {
 
 // --- CRUD
 
+// readTriggerInput decodes a trigger body with its actions and timer.
+func readTriggerInput(c *fiber.Ctx) (in triggerInput, actions []rules.Action, timer *rules.Timer, err error) {
+	if err = decode(c, &in); err != nil {
+		return
+	}
+	if actions, err = decodeActions(in.Actions); err != nil {
+		return
+	}
+	timer, err = in.decodeTimer()
+	return
+}
+
 func (s *Server) createTrigger(c *fiber.Ctx) error {
-	var in triggerInput
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	actions, err := decodeActions(in.Actions)
-	if err != nil {
-		return err
-	}
-	timer, err := in.decodeTimer()
+	in, actions, timer, err := readTriggerInput(c)
 	if err != nil {
 		return err
 	}
@@ -416,14 +420,6 @@ func normalizeTrigger(tr *schema.Trigger) {
 	tr.Actions = orEmptyOf(tr.Actions)
 }
 
-func (s *Server) getTrigger(c *fiber.Ctx) error {
-	tr, err := s.loadTrigger(c.UserContext(), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(tr)
-}
-
 // triggerContent is what an edit can change; comparing it tells whether a PATCH changed
 // anything (and so whether the version rises).
 func triggerContent(tr *schema.Trigger) string {
@@ -432,15 +428,7 @@ func triggerContent(tr *schema.Trigger) string {
 }
 
 func (s *Server) updateTrigger(c *fiber.Ctx) error {
-	var in triggerInput
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	actions, err := decodeActions(in.Actions)
-	if err != nil {
-		return err
-	}
-	timer, err := in.decodeTimer()
+	in, actions, timer, err := readTriggerInput(c)
 	if err != nil {
 		return err
 	}
