@@ -4,7 +4,8 @@
 //   - agents are offered in the group's order, round-robin across calls;
 //   - a repeated receivedCall for the same call (the PBX found the extension busy) gets the next
 //     different extension;
-//   - two calls are never offered the same free agent while another free agent exists.
+//   - an agent offered to one call is reserved for it (ReserveFor, or until it is put through or
+//     ends): other calls are offered other free agents, or hear "all busy".
 package callqueue
 
 import (
@@ -182,7 +183,9 @@ func choose(ctx context.Context, tx bun.Tx, g *schema.CallGroup, off *schema.Cal
 			online = append(online, m)
 			if s.phoneOnline {
 				phone = append(phone, m)
-				if !s.busy {
+				// An agent offered to another call moments ago is kept for that call: offering
+				// them here too would ring one phone for two callers.
+				if !s.busy && !s.reserved {
 					free = append(free, m)
 				}
 			}
@@ -202,10 +205,6 @@ func choose(ctx context.Context, tx bun.Tx, g *schema.CallGroup, off *schema.Cal
 	if len(fresh) == 0 {
 		off.Round = []string{}
 		return code(CodeAllBusy), schema.CallMember{}, nil
-	}
-	unreserved := slices.DeleteFunc(slices.Clone(fresh), func(m schema.CallMember) bool { return st[m.AgentID].reserved })
-	if len(unreserved) > 0 {
-		fresh = unreserved
 	}
 	return nil, nextInOrder(g, fresh), nil
 }
