@@ -100,7 +100,9 @@ func TestOpenAPIResponseSchemas(t *testing.T) {
 			{TicketID: 43, Seq: 1, ChangedBy: owner, StartedAt: now, EndedAt: &later},
 			{TicketID: 43, Seq: 2, OwnerID: &owner, TeamID: &team, ChangedBy: owner, StartedAt: later}}})
 	empty := s.view(&schema.TicketDetail{Ticket: tk})
-	summaries := []ticketSummary{{Ticket: tk, Workflow: s.workflowRef(&tk)}, view.ticketSummary}
+	customer := s.view(&schema.TicketDetail{Ticket: closed, Actions: []schema.Action{}})
+	customer.forCustomer()
+	summaries := []ticketSummary{s.summary(tk, now), view.ticketSummary, customer.ticketSummary}
 
 	cases := []struct {
 		schema string
@@ -118,6 +120,7 @@ func TestOpenAPIResponseSchemas(t *testing.T) {
 		{"Ticket", summaries[1]},
 		{"TicketPage", makePage(summaries, 1, func(ticketSummary) cursor { return cursor{ID: "42"} })},
 		{"TicketDetail", view},
+		{"TicketDetail", customer},
 		{"TicketDetail", empty},
 		{"Error", fiber.Map{"error": errInvalid(map[string]string{"subject": "is required"})}},
 		{"Error", fiber.Map{"error": errNotFound("no ticket %d", 7)}},

@@ -301,7 +301,7 @@ func TestOpenAPISLASchemas(t *testing.T) {
 		{"SLAPolicyPage", page[schema.SLAPolicy]{Data: []schema.SLAPolicy{}, NextCursor: &cur}},
 		{"TicketSLA", withSLA},
 		{"TicketSLA", none},
-		{"Ticket", ticketSummary{Ticket: tk, Workflow: s.workflowRef(&tk), Overdue: true}},
+		{"Ticket", func() ticketSummary { v := s.summary(tk, time.Now()); v.Overdue = true; return v }()},
 		{"TicketDetail", s.view(&schema.TicketDetail{Ticket: tk})},
 	}
 	checkSchemas(t, doc, cases)

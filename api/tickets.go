@@ -56,9 +56,38 @@ type ownerEntry struct {
 
 type ticketSummary struct {
 	schema.Ticket
-	Workflow workflowRef `json:"workflow"`
+	// Version and Workflow are staff facts (see forCustomer); they shadow the ticket's own
+	// `version` in JSON so that customers' answers can leave them out.
+	Version  *int64       `json:"version,omitempty"`
+	Workflow *workflowRef `json:"workflow,omitempty"`
 	// Overdue: open, not paused, and an SLA deadline still to meet has passed (see sla.go).
 	Overdue bool `json:"overdue"`
+}
+
+// summary is a ticket as staff see it in lists and answers.
+func (s *Server) summary(t schema.Ticket, now time.Time) ticketSummary {
+	version, ref := t.Seq, s.workflowRef(&t)
+	return ticketSummary{Ticket: t, Version: &version, Workflow: &ref, Overdue: slaOverdue(&t, now)}
+}
+
+// forCustomer cuts a ticket down to what its customers may see. Nothing in it may reveal an
+// internal note: not the action count, not a version that rises with every note, not the
+// numbering of actions, not the workflow (whose history holds every note). publicActions is
+// the number of public actions.
+func (v *ticketSummary) forCustomer(publicActions int) {
+	v.Version, v.Workflow, v.ActionCount = nil, nil, publicActions
+}
+
+// forCustomer also numbers the public actions 1, 2, 3... in order and leaves out status
+// justifications, which are the agents' reasons.
+func (v *ticketView) forCustomer() {
+	v.ticketSummary.forCustomer(len(v.Actions))
+	for i := range v.Actions {
+		v.Actions[i].ID = i + 1
+	}
+	for i := range v.StatusHistory {
+		v.StatusHistory[i].Justification = ""
+	}
 }
 
 type ticketView struct {
@@ -91,15 +120,25 @@ func spent(start time.Time, end *time.Time) int64 {
 	return int64(time.Since(start).Seconds())
 }
 
+// view is a ticket with its timeline as staff see it; customerView as its customers do.
 func (s *Server) view(d *schema.TicketDetail) ticketView {
-	v := ticketView{ticketSummary: ticketSummary{Ticket: d.Ticket, Workflow: s.workflowRef(&d.Ticket),
-		Overdue: slaOverdue(&d.Ticket, time.Now())},
+	v := ticketView{ticketSummary: s.summary(d.Ticket, time.Now()),
 		Actions: orEmptyOf(d.Actions), StatusHistory: []statusEntry{}, OwnerHistory: []ownerEntry{}}
 	for _, h := range d.StatusHistory {
 		v.StatusHistory = append(v.StatusHistory, statusEntry{h, spent(h.StartedAt, h.EndedAt)})
 	}
 	for _, h := range d.OwnerHistory {
 		v.OwnerHistory = append(v.OwnerHistory, ownerEntry{h, spent(h.StartedAt, h.EndedAt)})
+	}
+	return v
+}
+
+// viewFor is view, cut down for a customer. d's actions must be public ones only for them.
+func (s *Server) viewFor(p *Principal, d *schema.TicketDetail) ticketView {
+	v := s.view(d)
+	if p.isCustomer() {
+		v.Actions = publicOnly(v.Actions)
+		v.forCustomer()
 	}
 	return v
 }
@@ -113,11 +152,12 @@ func orEmptyOf[T any](s []T) []T {
 
 // respondTicket answers with the ticket as stored, as the principal may see it.
 func (s *Server) respondTicket(c *fiber.Ctx, id int64, status int) error {
-	d, err := schema.LoadTicket(c.UserContext(), s.db, id, principal(c).isCustomer())
+	p := principal(c)
+	d, err := schema.LoadTicket(c.UserContext(), s.db, id, p.isCustomer())
 	if err != nil {
 		return err
 	}
-	return c.Status(status).JSON(s.view(d))
+	return c.Status(status).JSON(s.viewFor(p, d))
 }
 
 // --- visibility
@@ -248,10 +288,7 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 		s.log.Warn("ticket row left to its workflow", "ticket", nt.ID, "err", err)
 	}
 	d := &schema.TicketDetail{Ticket: wr.Ticket, Actions: wr.Actions, StatusHistory: wr.Statuses, OwnerHistory: wr.Owners}
-	if p.isCustomer() {
-		d.Actions = publicOnly(d.Actions)
-	}
-	return c.Status(fiber.StatusCreated).JSON(s.view(d))
+	return c.Status(fiber.StatusCreated).JSON(s.viewFor(p, d))
 }
 
 func publicOnly(actions []schema.Action) []schema.Action {
@@ -276,14 +313,19 @@ func (s *Server) resolveCreate(ctx context.Context, p *Principal, in *ticketCrea
 	}
 	if p.isCustomer() {
 		fields := map[string]string{}
+		// Tags and urgency are the agents' to decide: triggers and SLA rules trust them.
 		for name, set := range map[string]bool{"ownerId": in.OwnerID != nil, "teamId": in.TeamID != nil,
-			"status": in.Status != "", "origin": in.Origin != 0, "clientIds": len(in.ClientIDs) > 0} {
+			"status": in.Status != "", "origin": in.Origin != 0, "clientIds": len(in.ClientIDs) > 0,
+			"tags": len(in.Tags) > 0, "urgency": in.Urgency != ""} {
 			if set {
 				fields[name] = "customers cannot set this field"
 			}
 		}
 		if nt.Type != "public" {
 			fields["type"] = "customers can only open public tickets"
+		}
+		if err := s.customerCustomFields(ctx, in.CustomFields, fields); err != nil {
+			return nil, err
 		}
 		if len(fields) > 0 {
 			return nil, errInvalid(fields)
@@ -327,6 +369,26 @@ func (s *Server) resolveCreate(ctx context.Context, p *Principal, in *ticketCrea
 	}
 	nt.OwnerID, nt.TeamID = nilIfEmptyPtr(nt.OwnerID), nilIfEmptyPtr(nt.TeamID)
 	return nt, nil
+}
+
+// customerCustomFields refuses the custom fields a customer may not set: those without a
+// definition (free-form keys are for agents and integrations). Defined fields are then held to
+// the form's layout for a customer (enforceForm), so an admin keeps a field from customers with
+// a display rule on actor.kind == "customer" that hides it or makes it read-only.
+func (s *Server) customerCustomFields(ctx context.Context, sent map[string]any, fields map[string]string) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	cfg, err := s.formConfig(ctx)
+	if err != nil {
+		return err
+	}
+	for key := range sent {
+		if _, ok := cfg.byKey[key]; !ok {
+			fields["customFields."+key] = "customers can set only the custom fields defined for the ticket form"
+		}
+	}
+	return nil
 }
 
 func nilIfEmptyPtr(s *string) *string {

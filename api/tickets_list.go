@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,12 @@ func (s *Server) listTickets(c *fiber.Ctx) error {
 	items := make([]ticketSummary, len(rows))
 	now := time.Now()
 	for i := range rows {
-		items[i] = ticketSummary{Ticket: rows[i], Workflow: s.workflowRef(&rows[i]), Overdue: slaOverdue(&rows[i], now)}
+		items[i] = s.summary(rows[i], now)
+	}
+	if principal(c).isCustomer() {
+		if err := s.cutForCustomer(c.UserContext(), items); err != nil {
+			return err
+		}
 	}
 	return c.JSON(makePage(items, limit, func(t ticketSummary) cursor {
 		switch column {
@@ -174,6 +180,35 @@ func (s *Server) ticketFilters(c *fiber.Ctx, q *bun.SelectQuery) error {
 			return err
 		}
 		q.Where("(?) = ?", overdueSQL(time.Now()), b)
+	}
+	return nil
+}
+
+// cutForCustomer makes list entries what a customer may see (ticketSummary.forCustomer), with
+// the public action counts in one query.
+func (s *Server) cutForCustomer(ctx context.Context, items []ticketSummary) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	var counts []struct {
+		TicketID int64 `bun:"ticket_id"`
+		N        int   `bun:"n"`
+	}
+	err := s.db.NewRaw(`SELECT ticket_id, count(*) AS n FROM ticket_actions
+		WHERE ticket_id IN (?) AND type = 'public' GROUP BY ticket_id`, bun.In(ids)).Scan(ctx, &counts)
+	if err != nil {
+		return err
+	}
+	public := map[int64]int{}
+	for _, c := range counts {
+		public[c.TicketID] = c.N
+	}
+	for i := range items {
+		items[i].forCustomer(public[items[i].ID])
 	}
 	return nil
 }

@@ -44,11 +44,15 @@ func TestTicketLifecycle(t *testing.T) {
 
 	// A customer opens a ticket: it is theirs, public, origin 1, New, with the description as
 	// its first action, and it has a workflow an operator can open.
-	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Printer on fire", "description": "Smoke everywhere", "urgency": "High"})
+	// The urgency is the agents' to decide: an agent sets it.
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Printer on fire", "description": "Smoke everywhere"})
 	require.Equal(t, "New", tk.Status)
 	require.Equal(t, 1, tk.Origin)
 	require.Equal(t, []string{p.customer}, tk.ClientIDs)
 	require.Len(t, tk.Actions, 1)
+	require.Empty(t, tk.Workflow.ID, "customers are not shown the workflow")
+	s.call(t, p.agentTok, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), map[string]any{"urgency": "High"}).expect(200)
+	tk = s.ticket(t, p.agentTok, tk.ID)
 	require.Equal(t, workflows.TicketWorkflowID(tk.ID), tk.Workflow.ID)
 	require.NotEmpty(t, tk.Workflow.RunID)
 	require.Contains(t, tk.Workflow.UIURL, "/namespaces/default/workflows/ticket%2F")
@@ -73,7 +77,7 @@ func TestTicketLifecycle(t *testing.T) {
 	s.post(t, p.agentTok, tk.ID, "actions", map[string]any{"type": "internal", "body": "Call facilities"}).expect(200)
 	s.post(t, p.agentTok, tk.ID, "actions", map[string]any{"type": "public", "body": "Evacuate, please"}).expect(200)
 	asCustomer := s.ticket(t, p.customerTok, tk.ID)
-	require.Equal(t, 3, asCustomer.ActionCount)
+	require.Equal(t, 2, asCustomer.ActionCount, "customers count the public actions only")
 	require.Len(t, asCustomer.Actions, 2)
 	for _, a := range asCustomer.Actions {
 		require.Equal(t, "public", a.Type)
