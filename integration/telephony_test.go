@@ -176,6 +176,11 @@ func TestCallHappyPath(t *testing.T) {
 	require.Equal(t, []string{p.customer}, tk.ClientIDs)
 	require.Contains(t, tk.Actions[0].Body, "Recording: https://rec.example/3")
 	require.Contains(t, tk.Actions[0].Body, "Talk time: 18m0s")
+	require.Equal(t, "internal", tk.Actions[0].Type)
+	// The caller sees their call's ticket, but not the extension, queue or recording.
+	asCaller := s.ticket(t, p.customerTok, tk.ID)
+	require.Empty(t, asCaller.Actions)
+	require.Zero(t, asCaller.ActionCount)
 
 	// A recording link sent afterwards is added to the same ticket.
 	s.pbx(t, p.pbxToken, "setMadeCallLink", "id", id, "Link", "https://rec.example/3-final").expect(200)

@@ -227,7 +227,7 @@ func (w *callWorkflow) onLink(ctx workflow.Context, s CallLinkSetSignal) error {
 	if w.call.TicketID != nil {
 		w.links++
 		in := TicketActionInput{TicketID: *w.call.TicketID, UpdateID: fmt.Sprintf("%s/link/%d", CallWorkflowID(w.call.ID), w.links),
-			Action: AddActionInput{Actor: SystemActor, Type: "public", Body: "Call recording: " + s.Link, Origin: ticketOrigins[w.call.State]}}
+			Action: AddActionInput{Actor: SystemActor, Type: w.detailsType(ctx), Body: "Call recording: " + s.Link, Origin: ticketOrigins[w.call.State]}}
 		err := workflow.ExecuteActivity(activityCtx(ctx), ActivityAddTicketAction, in).Get(ctx, nil)
 		if err != nil {
 			w.record(ctx, schema.CallEvent{Type: "link", Link: s.Link, Note: "not added to the ticket: " + err.Error()})
@@ -248,7 +248,7 @@ func (w *callWorkflow) createTicket(ctx workflow.Context) error {
 	}
 	ct := CreateTicket{ID: id, Type: "public", Subject: w.ticketSubject(), Status: schema.BaseNew, BaseStatus: schema.BaseNew,
 		Origin: origin, Description: w.ticketBody(), CreatedBy: SystemActor.ID, CreatedAt: workflow.Now(ctx).UTC(),
-		CustomFields: map[string]any{"callId": w.call.ID}, Tags: []string{"phone"}}
+		CustomFields: map[string]any{"callId": w.call.ID}, Tags: []string{"phone"}, DescriptionType: w.detailsType(ctx)}
 	if w.caller != nil {
 		ct.ClientIDs = []string{w.caller.ID}
 	}
@@ -275,6 +275,16 @@ func (w *callWorkflow) createTicket(ctx workflow.Context) error {
 	}
 	w.call.TicketID = &id
 	return nil
+}
+
+// detailsType is the type of the ticket actions that describe the call: the extension that
+// answered, the queue and the recording link are the agents' to see, so they are internal
+// notes (calls recorded before this made them public).
+func (w *callWorkflow) detailsType(ctx workflow.Context) string {
+	if workflow.GetVersion(ctx, "call-details-internal", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return "public"
+	}
+	return "internal"
 }
 
 var callKinds = map[string]string{CallCompleted: "Received call", CallMissed: "Missed call", CallCanceled: "Abandoned call"}

@@ -144,6 +144,7 @@ func (s *CallSuite) TestCompletedCall() {
 	s.Equal("ada", *t.OwnerID)
 	s.Equal(schema.BaseInAttendance, t.BaseStatus)
 	s.Equal([]string{"customer-1"}, t.ClientIDs)
+	s.Equal("internal", s.acts.tickets[0].Actions[0].Type, "the call's details are for agents")
 	body := s.acts.tickets[0].Actions[0].Body
 	s.Contains(body, "Carla")
 	s.Contains(body, "Talk time: 18m0s")
@@ -198,6 +199,7 @@ func (s *CallSuite) TestMissedCallAndLateLink() {
 	s.Equal(60, *s.lastCall().WaitingSeconds)
 	s.Require().Len(s.acts.actions, 1)
 	s.Equal(int64(77), s.acts.actions[0].TicketID)
+	s.Equal("internal", s.acts.actions[0].Action.Type, "a recording link is for agents")
 	s.Contains(s.acts.actions[0].Action.Body, "https://rec/3b")
 	s.Equal("call/3/link/1", s.acts.actions[0].UpdateID)
 }

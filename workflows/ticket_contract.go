@@ -157,9 +157,11 @@ type CreateTicket struct {
 	Tags         []string
 	CustomFields map[string]any
 	Description  string
-	CreatedBy    string
-	CreatedAt    time.Time
-	ParentID     *int64
+	// DescriptionType is the first action's type: public (the default) or internal.
+	DescriptionType string
+	CreatedBy       string
+	CreatedAt       time.Time
+	ParentID        *int64
 }
 
 // NewTicket builds the initial state of a ticket and the write that creates it. The API and the
@@ -178,9 +180,14 @@ func NewTicket(c CreateTicket) (TicketState, schema.TicketWrite) {
 	st := TicketState{Ticket: t}
 	w := schema.TicketWrite{}
 	if c.Description != "" {
-		st.LastPublicActionAt = &t.CreatedAt
+		kind := "public"
+		if c.DescriptionType == "internal" {
+			kind = "internal"
+		} else {
+			st.LastPublicActionAt = &t.CreatedAt
+		}
 		st.Ticket.ActionCount = 1
-		w.Actions = []schema.Action{{TicketID: c.ID, ID: 1, Type: "public", Body: c.Description,
+		w.Actions = []schema.Action{{TicketID: c.ID, ID: 1, Type: kind, Body: c.Description,
 			AuthorID: c.CreatedBy, Origin: c.Origin, CreatedAt: c.CreatedAt}}
 	}
 	st.Status = schema.StatusChange{TicketID: c.ID, Seq: 1, Status: c.Status, BaseStatus: c.BaseStatus,
