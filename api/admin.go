@@ -15,13 +15,14 @@ import (
 const AdminEmail = "admin@switchboard.local"
 
 // EnsureAdmin makes sure an active admin holds token: the token's holder if it exists already
-// (re-activated and made admin), otherwise the admin with AdminEmail, created if missing.
+// (re-activated and made admin, the token un-revoked), otherwise the admin with AdminEmail,
+// created if missing.
 func EnsureAdmin(ctx context.Context, db *bun.DB, token string) (*schema.Person, error) {
 	var admin schema.Person
 	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var holder string
 		err := tx.NewSelect().Model((*schema.APIToken)(nil)).Column("person_id").
-			Where("hash = ?", HashToken(token)).Where("revoked_at IS NULL").Scan(ctx, &holder)
+			Where("hash = ?", HashToken(token)).Scan(ctx, &holder)
 		switch {
 		case err == nil:
 			err = tx.NewSelect().Model(&admin).Where("id = ?", holder).Scan(ctx)
@@ -45,7 +46,12 @@ func EnsureAdmin(ctx context.Context, db *bun.DB, token string) (*schema.Person,
 				return err
 			}
 		}
-		_, err = CreateToken(ctx, tx, admin.ID, "SWITCHBOARD_ADMIN_TOKEN", nil, token)
+		// The operator's configured token is valid again even if it was revoked (a deactivation
+		// of its admin revokes it), and unscoped: it is the way back in.
+		_, err = tx.NewRaw(`INSERT INTO api_tokens (id, person_id, name, scopes, hash, created_at)
+			VALUES (?, ?, 'SWITCHBOARD_ADMIN_TOKEN', '{}', ?, now())
+			ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL, scopes = '{}'`,
+			uuid.Must(uuid.NewV7()).String(), admin.ID, HashToken(token)).Exec(ctx)
 		return err
 	})
 	if err != nil {

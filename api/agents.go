@@ -10,8 +10,8 @@ import (
 )
 
 func (s *Server) agentRoutes(r fiber.Router) {
-	r.Get("/agents/:id/telephony", s.getAgentTelephony)
-	r.Put("/agents/:id/telephony", s.putAgentTelephony)
+	r.Get("/agents/:id/telephony", requirePerm(PermTelephony), s.getAgentTelephony)
+	r.Put("/agents/:id/telephony", requirePerm(PermTelephony), s.putAgentTelephony)
 }
 
 // agentStatus is an agent's telephony status as the API shows it.
@@ -54,9 +54,6 @@ func (s *Server) agentTelephony(c *fiber.Ctx) (*schema.Person, *agentStatus, err
 }
 
 func (s *Server) getAgentTelephony(c *fiber.Ctx) error {
-	if principal(c).isCustomer() {
-		return errForbidden("customers cannot read agents' telephony status")
-	}
 	_, st, err := s.agentTelephony(c)
 	if err != nil {
 		return err

@@ -53,6 +53,17 @@ func (p *Principal) can(perm string) bool {
 	return len(p.Scopes) == 0 || slices.Contains(p.Scopes, perm)
 }
 
+// EffectivePerms is what a token may do: its person's role narrowed by its scopes, when it has any.
+func EffectivePerms(role string, scopes []string) []string {
+	var out []string
+	for _, perm := range rolePerms[role] {
+		if len(scopes) == 0 || slices.Contains(scopes, perm) {
+			out = append(out, perm)
+		}
+	}
+	return out
+}
+
 func (p *Principal) isCustomer() bool { return p.Person.Role == schema.RoleCustomer }
 
 const principalKey = "principal"
@@ -172,7 +183,9 @@ func (s *Server) lookupToken(ctx context.Context, token string) (*Principal, err
 	return p, nil
 }
 
-// requirePerm rejects a request whose principal lacks a permission.
+// requirePerm rejects a request whose principal lacks a permission. Every /api/v1 route starts
+// with it, and it is what runs the Idempotency-Key middleware, so that a stored answer is
+// replayed only to a request that passed the route's permission check.
 func requirePerm(perm string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := principal(c)
@@ -182,8 +195,48 @@ func requirePerm(perm string) fiber.Handler {
 			}
 			return errForbidden("the %s role does not allow %s", p.Person.Role, perm)
 		}
+		if s, ok := c.Locals(serverKey).(*Server); ok {
+			return s.idempotency(c)
+		}
 		return c.Next()
 	}
+}
+
+const serverKey = "server"
+
+// withServer makes the server reachable from requirePerm, which is a plain handler.
+func (s *Server) withServer(c *fiber.Ctx) error {
+	c.Locals(serverKey, s)
+	return c.Next()
+}
+
+// checkMint decides whether by may mint a token for target with these scopes: a token never has
+// more power than the one that minted it. Minting needs people:write; a scoped token mints only
+// scoped tokens, each scope one it holds itself; an unscoped token only comes from an unscoped
+// one; a token for someone else needs an unscoped admin token; and the target's role must allow
+// every scope.
+func checkMint(by *Principal, target *schema.Person, scopes []string) error {
+	if !by.can(PermPeopleWrite) {
+		return errForbidden("creating tokens needs %s", PermPeopleWrite)
+	}
+	if by.Person.ID != target.ID && (by.Person.Role != schema.RoleAdmin || len(by.Scopes) > 0) {
+		return errForbidden("only an unscoped admin token creates tokens for other people")
+	}
+	if len(scopes) == 0 && len(by.Scopes) > 0 {
+		return errForbidden("a scoped token creates only scoped tokens: list the scopes, each one this token has")
+	}
+	for i, sc := range scopes {
+		field := "scopes[" + itoa(i) + "]"
+		switch {
+		case !slices.Contains(Scopes, sc):
+			return errField(field, "unknown scope %q; allowed: %s", sc, strings.Join(Scopes, ", "))
+		case !slices.Contains(rolePerms[target.Role], sc):
+			return errField(field, "the %s role does not allow %s", target.Role, sc)
+		case !by.can(sc):
+			return errForbidden("this token cannot give %s, which it does not have itself", sc)
+		}
+	}
+	return nil
 }
 
 func orEmpty(s []string) []string {

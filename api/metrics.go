@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -26,9 +27,11 @@ func httpMetrics(reg prometheus.Registerer) fiber.Handler {
 		if err != nil {
 			status = toAPIError(err).Status
 		}
-		route := c.Route().Path
-		requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
-		latency.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		// Method and route are zero-copy strings over buffers fiber reuses for later requests;
+		// the label values are kept for the life of the process, so they must be copies.
+		method, route := utils.CopyString(c.Method()), utils.CopyString(c.Route().Path)
+		requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
 }

@@ -20,7 +20,9 @@ func (s *Server) personRoutes(r fiber.Router) {
 	r.Get("/persons/:id", requirePerm(PermPeopleRead), getOne("id", s.loadPerson))
 	r.Patch("/persons/:id", requirePerm(PermPeopleWrite), s.updatePerson)
 	r.Delete("/persons/:id", requirePerm(PermPeopleWrite), s.deactivatePerson)
-	r.Post("/persons/:id/tokens", s.createPersonToken)
+	r.Post("/persons/:id/tokens", requirePerm(PermPeopleWrite), s.createPersonToken)
+	r.Get("/persons/:id/tokens", requirePerm(PermPeopleRead), s.listPersonTokens)
+	r.Delete("/persons/:id/tokens/:tokenId", requirePerm(PermPeopleWrite), s.revokePersonToken)
 }
 
 // personInput is a person as clients send it; on update, absent fields stay as they are.
@@ -199,6 +201,9 @@ func (s *Server) updatePerson(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if before.Role == schema.RoleAdmin && principal(c).Person.Role != schema.RoleAdmin {
+		return errForbidden("only admins can change admins")
+	}
 	p := *before
 	p.Emails, p.Phones, p.DepartmentIDs = slices.Clone(p.Emails), slices.Clone(p.Phones), slices.Clone(p.DepartmentIDs)
 	in.apply(&p)
@@ -210,6 +215,11 @@ func (s *Server) updatePerson(c *fiber.Ctx) error {
 		if _, err := tx.NewUpdate().Model(&p).WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		if before.IsActive && !p.IsActive {
+			if err := revokeTokensOf(ctx, tx, principal(c).Person.ID, p.ID); err != nil {
+				return err
+			}
+		}
 		return audit(ctx, tx, principal(c).Person.ID, "person", p.ID, "update", before, p)
 	})
 	if err != nil {
@@ -219,8 +229,8 @@ func (s *Server) updatePerson(c *fiber.Ctx) error {
 	return c.JSON(p)
 }
 
-// deactivatePerson keeps the person (tickets refer to them) but turns them off: their tokens stop
-// working and they can no longer be assigned.
+// deactivatePerson keeps the person (tickets refer to them) but turns them off: their tokens are
+// revoked (a later reactivation does not revive them) and they can no longer be assigned.
 func (s *Server) deactivatePerson(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	before, err := s.loadPerson(ctx, c.Params("id"))
@@ -237,6 +247,9 @@ func (s *Server) deactivatePerson(c *fiber.Ctx) error {
 	p.IsActive, p.UpdatedAt = false, time.Now().UTC()
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model(&p).Column("is_active", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := revokeTokensOf(ctx, tx, principal(c).Person.ID, p.ID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, principal(c).Person.ID, "person", p.ID, "deactivate", before, p)
@@ -299,8 +312,8 @@ type tokenInput struct {
 	Scopes []string `json:"scopes" validate:"max=10"`
 }
 
-// createPersonToken mints a token. Admins mint for anyone; others only for themselves, and a
-// token never carries more than its holder's role allows.
+// createPersonToken mints a token, within what checkMint allows. The token is in the answer
+// once, and never in a stored Idempotency-Key answer.
 func (s *Server) createPersonToken(c *fiber.Ctx) error {
 	var in tokenInput
 	if err := decode(c, &in); err != nil {
@@ -312,19 +325,11 @@ func (s *Server) createPersonToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if by.Person.ID != p.ID && by.Person.Role != schema.RoleAdmin {
-		return errForbidden("only admins can create tokens for other people")
+	if err := checkMint(by, p, in.Scopes); err != nil {
+		return err
 	}
 	if !p.IsActive {
 		return errConflict("person %s is deactivated", p.ID)
-	}
-	for i, sc := range in.Scopes {
-		if !slices.Contains(Scopes, sc) {
-			return errField("scopes["+itoa(i)+"]", "unknown scope %q; allowed: %s", sc, strings.Join(Scopes, ", "))
-		}
-		if !slices.Contains(rolePerms[p.Role], sc) {
-			return errField("scopes["+itoa(i)+"]", "the %s role does not allow %s", p.Role, sc)
-		}
 	}
 	token := NewToken()
 	var t *schema.APIToken
@@ -337,6 +342,99 @@ func (s *Server) createPersonToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	shownOnce(c, "token")
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": t.ID, "personId": p.ID, "name": t.Name,
 		"scopes": t.Scopes, "token": token, "createdAt": t.CreatedAt})
+}
+
+// tokenView is a token as listed: never its secret or hash.
+type tokenView struct {
+	ID        string     `json:"id"`
+	PersonID  string     `json:"personId"`
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	CreatedAt time.Time  `json:"createdAt"`
+	RevokedAt *time.Time `json:"revokedAt"`
+}
+
+func viewToken(t schema.APIToken) tokenView {
+	return tokenView{ID: t.ID, PersonID: t.PersonID, Name: t.Name, Scopes: orEmpty(t.Scopes), CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt}
+}
+
+// tokenOwner loads the person of a token route; only that person and admins manage their tokens.
+func (s *Server) tokenOwner(c *fiber.Ctx) (*schema.Person, error) {
+	by := principal(c)
+	if by.Person.ID != c.Params("id") && by.Person.Role != schema.RoleAdmin {
+		return nil, errForbidden("only admins manage other people's tokens")
+	}
+	return s.loadPerson(c.UserContext(), c.Params("id"))
+}
+
+// listPersonTokens lists a person's tokens, revoked ones included, newest first.
+func (s *Server) listPersonTokens(c *fiber.Ctx) error {
+	p, err := s.tokenOwner(c)
+	if err != nil {
+		return err
+	}
+	limit, cur, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	q := s.db.NewSelect().Model((*schema.APIToken)(nil)).Where("person_id = ?", p.ID).
+		OrderExpr("id DESC").Limit(int64(limit + 1))
+	if cur != nil {
+		q = q.Where("id < ?", cur.ID)
+	}
+	var rows []schema.APIToken
+	if err := q.Scan(c.UserContext(), &rows); err != nil {
+		return err
+	}
+	views := make([]tokenView, len(rows))
+	for i, t := range rows {
+		views[i] = viewToken(t)
+	}
+	return c.JSON(makePage(views, limit, func(t tokenView) cursor { return cursor{ID: t.ID} }))
+}
+
+// revokePersonToken revokes a token at once on this instance (the token cache is purged) and
+// within the cache's TTL on others. Revoking a revoked token changes nothing.
+func (s *Server) revokePersonToken(c *fiber.Ctx) error {
+	p, err := s.tokenOwner(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	var t schema.APIToken
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewSelect().Model(&t).Where("id = ? AND person_id = ?", c.Params("tokenId"), p.ID).For("UPDATE").Scan(ctx)
+		if isNoRows(err) {
+			return errNotFound("person %s has no token %s", p.ID, c.Params("tokenId"))
+		}
+		if err != nil || t.RevokedAt != nil {
+			return err
+		}
+		before := viewToken(t)
+		now := time.Now().UTC()
+		t.RevokedAt = &now
+		if _, err := tx.NewUpdate().Model(&t).Column("revoked_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, principal(c).Person.ID, "token", t.ID, "revoke", before, viewToken(t))
+	})
+	if err != nil {
+		return err
+	}
+	s.tokens.purge()
+	return c.JSON(viewToken(t))
+}
+
+// revokeTokensOf revokes every live token of a person (on deactivation), audited as one entry.
+func revokeTokensOf(ctx context.Context, tx bun.Tx, by, personID string) error {
+	var ids []string
+	err := tx.NewUpdate().Model((*schema.APIToken)(nil)).Set("revoked_at = now()").
+		Where("person_id = ? AND revoked_at IS NULL", personID).Returning("id").Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return audit(ctx, tx, by, "person", personID, "revoke-tokens", nil, fiber.Map{"tokenIds": ids})
 }

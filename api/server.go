@@ -35,6 +35,9 @@ type Config struct {
 	UpdateTimeout time.Duration
 	// RateLimit is how many requests a token may make per minute (0: unlimited).
 	RateLimit int
+	// AuthFailureLimit is how many failed authentications a client address may make per
+	// minute before its requests are refused with 429 (0: unlimited).
+	AuthFailureLimit int
 	// CallNoEndAfter ends a phone call that never gets an end callback.
 	CallNoEndAfter time.Duration
 }
@@ -44,7 +47,7 @@ func DefaultConfig() Config {
 	return Config{TaskQueue: workflows.DefaultTaskQueue, TemporalUIURL: "http://localhost:8233", Namespace: "default",
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
-		CallNoEndAfter: workflows.DefaultNoEndAfter}
+		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter}
 }
 
 // Server holds the API's dependencies.
@@ -54,6 +57,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	tokens   *tokenCache
+	limit    fiber.Handler // the per-token rate limit, shared by /api/v1 and /public/v1
+	failures *failureLimit // failed authentications per client address
 	hub      *events.Hub
 	shutdown chan struct{} // closed when the app shuts down; ends event streams
 }
@@ -61,7 +66,13 @@ type Server struct {
 // New builds the fiber app with every route. reg receives the HTTP metrics and is served on
 // /metrics with whatever else is registered there (nil: no metrics).
 func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *prometheus.Registry) *App {
+	_, a := newServer(db, tc, cfg, log, reg)
+	return a
+}
+
+func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Server, *App) {
 	s := &Server{db: db, temporal: tc, cfg: cfg, log: log, tokens: newTokenCache(10 * time.Second),
+		limit: rateLimit(cfg.RateLimit), failures: newFailureLimit(cfg.AuthFailureLimit),
 		hub: events.NewHub(), shutdown: make(chan struct{})}
 	app := fiber.New(fiber.Config{
 		ErrorHandler: errorHandler(log),
@@ -96,8 +107,12 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	app.Get("/readyz", s.ready)
 	app.Get("/api/v1/openapi.json", serveOpenAPI)
 
+	// Failed authentications are limited per client address before any token lookup.
+	app.Use("/public/v1", s.limitAuthFailures)
 	s.telephonyRoutes(app)
-	v1 := app.Group("/api/v1", s.authenticate, rateLimit(cfg.RateLimit), s.idempotency)
+	// Every route below starts with requirePerm, which runs the Idempotency-Key middleware
+	// after the permission check (TestEveryRouteChecksAPermission).
+	v1 := app.Group("/api/v1", s.limitAuthFailures, s.authenticate, s.limit, s.withServer)
 	s.personRoutes(v1)
 	s.teamRoutes(v1)
 	s.statusRoutes(v1)
@@ -114,7 +129,7 @@ func New(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *promet
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
-	return a
+	return s, a
 }
 
 // App is the fiber app; shutting it down first ends the event streams, which would otherwise

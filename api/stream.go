@@ -10,7 +10,8 @@ import (
 )
 
 func (s *Server) streamRoutes(r fiber.Router) {
-	r.Get("/stream", staffOnly, s.stream)
+	// The call screen shows calls, which are read with tickets:read.
+	r.Get("/stream", requirePerm(PermTicketsRead), staffOnly, s.stream)
 }
 
 // streamHeartbeat keeps idle connections (and proxies) from timing out.

@@ -28,7 +28,7 @@ import (
 // parameter (named), 401 a bad token, 403 a token without the telephony scope, 404 an unknown
 // queueId or call id, 409 a callback the call's state does not allow.
 func (s *Server) telephonyRoutes(app *fiber.App) {
-	g := app.Group("/public/v1", s.telephonyAuth)
+	g := app.Group("/public/v1", s.telephonyAuth, s.limit)
 	g.Post("/asterisk_receivedCall", s.receivedCall)
 	g.Post("/asterisk_transferedCall", s.transferredCall)
 	g.Post("/asterisk_completedCall", s.endedCall(workflows.CallCompleted, "completedDate"))

@@ -31,6 +31,9 @@ func (s *Server) ticketRoutes(r fiber.Router) {
 
 func staffOnly(c *fiber.Ctx) error {
 	if principal(c).isCustomer() {
+		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+			return errForbidden("customers cannot read this")
+		}
 		return errForbidden("customers cannot make this change")
 	}
 	return c.Next()
@@ -480,11 +483,12 @@ func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg any) er
 	return s.respondTicket(c, t.ID, fiber.StatusOK)
 }
 
-// updateID ties a workflow update to the request's Idempotency-Key, so a retry after a timeout
-// joins the update already under way instead of applying the change twice.
+// updateID ties a workflow update to the request's Idempotency-Key (which belongs to the token)
+// and the key's attempt, so a retry after a timeout joins the update already under way instead
+// of applying the change twice, and a retry after a failed update is a new update.
 func (s *Server) updateID(c *fiber.Ctx) string {
 	if k := c.Get("Idempotency-Key"); k != "" {
-		return principal(c).Person.ID + "/" + k
+		return principal(c).TokenID + "/" + k + "/" + itoa(idempotencyAttempt(c))
 	}
 	return ""
 }

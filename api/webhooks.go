@@ -142,6 +142,7 @@ func (s *Server) saveWebhook(c *fiber.Ctx, h, before *schema.Webhook, in webhook
 	v := webhookView{Webhook: *h}
 	if before == nil || before.Secret != h.Secret {
 		v.ShownSecret = h.Secret
+		shownOnce(c, "secret")
 	}
 	return c.Status(status).JSON(v)
 }
