@@ -80,9 +80,10 @@ func (a *Activities) EndOffer(ctx context.Context, callID string) error {
 	return err
 }
 
-// NotifyAgent tells the agent's connected clients about the call.
+// NotifyAgent tells the agent's connected clients about the call. The event is stored and only
+// its id is notified (events.Publish), so a long recording link never exceeds NOTIFY's limit.
 func (a *Activities) NotifyAgent(ctx context.Context, e workflows.AgentEvent) error {
-	e.Call.Events = nil // keep the notification small (NOTIFY payloads stop at 8000 bytes)
+	e.Call.Events = nil // the call screen needs the call, not its timeline
 	data, err := json.Marshal(e.Call)
 	if err != nil {
 		return err

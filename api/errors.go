@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun/driver/pgdriver"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -137,6 +138,9 @@ func fromTemporal(err error) *Error {
 				field = "body"
 			}
 			return errField(field, "%s", appErr.Message())
+		case workflows.ErrTypeExpired:
+			return &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", RetryAfter: 5,
+				Message: "the ticket's workflow did not take the change in time; it was not applied; retry later"}
 		}
 	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -147,9 +151,14 @@ func fromTemporal(err error) *Error {
 	if errors.As(err, &nf) {
 		return errConflict("the ticket's workflow is not running; reload the ticket")
 	}
+	// Temporal unreachable or too slow to answer: the change was not accepted (an accepted one is
+	// answered 202 by the handler), and its deadline makes sure it never is.
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+	var exhausted *serviceerror.ResourceExhausted
+	var updateRPC *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
+		errors.As(err, &updateRPC) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return errUnavailable("Temporal")
 	}
 	if s, ok := status.FromError(err); ok && (s.Code() == codes.Unavailable || s.Code() == codes.DeadlineExceeded) {

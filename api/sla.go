@@ -576,7 +576,7 @@ func (s *Server) setTicketSLA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.update(c, t, workflows.UpdateSetSLADue, workflows.SetSLADueInput{Actor: actor(c),
+	return s.update(c, t, workflows.UpdateSetSLADue, &workflows.SetSLADueInput{Actor: actor(c),
 		ResponseDue: response, SolutionDue: solution, Reason: strings.TrimSpace(in.Reason)})
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
@@ -464,23 +466,57 @@ func (s *Server) checkOwnerTeam(ctx context.Context, owner, team *string, fields
 
 // update sends a change to the ticket's workflow and answers with the ticket afterwards. A
 // rejected change maps to 409 or 422 and leaves no trace in the workflow's history.
-func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg any) error {
+func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg workflows.UpdateArg) error {
 	if workflows.IsTerminal(t.BaseStatus) {
 		return errConflict("ticket %d is %s; reopen it first", t.ID, t.BaseStatus)
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.UpdateTimeout)
+	ctx, cancel := s.updateContext(c, arg)
 	defer cancel()
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.TicketWorkflowID(t.ID), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: s.updateID(c),
+		WaitForStage: client.WorkflowUpdateStageAccepted, UpdateID: s.updateID(c),
 	})
 	if err != nil {
 		return err
 	}
-	if err := h.Get(ctx, nil); err != nil {
+	return s.finishUpdate(ctx, c, t.ID, h)
+}
+
+// updateContext bounds a ticket update by UpdateTimeout and gives the update a deadline for its
+// acceptance, a fifth of the timeout earlier (for the trip back and clock skew between this host
+// and Temporal's): an update still not accepted when this API gives up (5xx) is refused by its
+// validator whenever it runs, so a 5xx never describes a change that lands later.
+func (s *Server) updateContext(c *fiber.Ctx, arg workflows.UpdateArg) (context.Context, context.CancelFunc) {
+	now := time.Now()
+	arg.SetAcceptBy(now.Add(s.cfg.UpdateTimeout * 4 / 5))
+	return context.WithDeadline(c.UserContext(), now.Add(s.cfg.UpdateTimeout))
+}
+
+// updateAccepted is the 202 answer: the change passed the workflow's validator and will land,
+// but was still being written (PostgreSQL slow or locked) when the API stopped waiting.
+type updateAccepted struct {
+	TicketID int64  `json:"ticketId"`
+	UpdateID string `json:"updateId"`
+	Status   string `json:"status"`
+	Message  string `json:"message"`
+}
+
+// finishUpdate waits for an accepted update's outcome until ctx ends. The change's own failure
+// (refused under the workflow's lock) is the answer; any other error only means the outcome was
+// not seen in time: the change is accepted and lands, so the answer is 202, never a 5xx.
+func (s *Server) finishUpdate(ctx context.Context, c *fiber.Ctx, id int64, h client.WorkflowUpdateHandle) error {
+	err := h.Get(ctx, nil)
+	var appErr *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	switch {
+	case err == nil:
+		return s.respondTicket(c, id, fiber.StatusOK)
+	case errors.As(err, &appErr), errors.As(err, &canceled):
 		return err
 	}
-	return s.respondTicket(c, t.ID, fiber.StatusOK)
+	s.log.Warn("update accepted but not completed in time; answered 202", "ticket", id, "update", h.UpdateID(), "err", err)
+	return c.Status(fiber.StatusAccepted).JSON(updateAccepted{TicketID: id, UpdateID: h.UpdateID(), Status: "accepted",
+		Message: "the change is accepted and will be stored; reload the ticket to see it"})
 }
 
 // updateID ties a workflow update to the request's Idempotency-Key (which belongs to the token)
@@ -521,7 +557,7 @@ func (s *Server) assignTicket(c *fiber.Ctx) error {
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	return s.update(c, t, workflows.UpdateAssign, workflows.AssignInput{Actor: actor(c), OwnerID: in.OwnerID, TeamID: in.TeamID})
+	return s.update(c, t, workflows.UpdateAssign, &workflows.AssignInput{Actor: actor(c), OwnerID: in.OwnerID, TeamID: in.TeamID})
 }
 
 func (s *Server) acceptTicket(c *fiber.Ctx) error {
@@ -529,7 +565,7 @@ func (s *Server) acceptTicket(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.update(c, t, workflows.UpdateAccept, workflows.AcceptInput{Actor: actor(c)})
+	return s.update(c, t, workflows.UpdateAccept, &workflows.AcceptInput{Actor: actor(c)})
 }
 
 type statusInput struct {
@@ -556,7 +592,7 @@ func (s *Server) changeTicketStatus(c *fiber.Ctx) error {
 	if !st.IsActive {
 		return errField("status", "status %q is deactivated", in.Status)
 	}
-	return s.update(c, t, workflows.UpdateChangeStatus, workflows.ChangeStatusInput{Actor: actor(c), Status: st.Name,
+	return s.update(c, t, workflows.UpdateChangeStatus, &workflows.ChangeStatusInput{Actor: actor(c), Status: st.Name,
 		BaseStatus: st.BaseStatus, RequiresJustification: st.RequiresJustification, Justification: in.Justification})
 }
 
@@ -591,7 +627,7 @@ func (s *Server) addTicketAction(c *fiber.Ctx) error {
 	if p.isCustomer() && t.BaseStatus == schema.BaseClosed {
 		return errConflict("ticket %d is closed; open a new ticket", t.ID)
 	}
-	return s.update(c, t, workflows.UpdateAddAction, workflows.AddActionInput{Actor: actor(c), Type: in.Type, Body: in.Body, Origin: in.Origin})
+	return s.update(c, t, workflows.UpdateAddAction, &workflows.AddActionInput{Actor: actor(c), Type: in.Type, Body: in.Body, Origin: in.Origin})
 }
 
 type ticketPatch struct {
@@ -622,7 +658,7 @@ func (s *Server) patchTicket(c *fiber.Ctx) error {
 	if err := s.enforceForm(c, formChange{Stored: t, Patch: &in}); err != nil {
 		return err
 	}
-	return s.update(c, t, workflows.UpdateSetFields, workflows.SetFieldsInput{Actor: actor(c), Subject: in.Subject,
+	return s.update(c, t, workflows.UpdateSetFields, &workflows.SetFieldsInput{Actor: actor(c), Subject: in.Subject,
 		Category: in.Category, Urgency: in.Urgency, Type: in.Type, Tags: in.Tags, CustomFields: in.CustomFields})
 }
 
@@ -636,12 +672,12 @@ func (s *Server) reopenTicket(c *fiber.Ctx) error {
 	p := principal(c)
 	in := workflows.ReopenInput{Actor: actor(c)}
 	if !workflows.IsTerminal(t.BaseStatus) {
-		return s.update(c, t, workflows.UpdateReopen, in)
+		return s.update(c, t, workflows.UpdateReopen, &in)
 	}
 	if p.isCustomer() {
 		return errConflict("ticket %d is %s; customers can reopen only resolved tickets", t.ID, t.BaseStatus)
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.UpdateTimeout)
+	ctx, cancel := s.updateContext(c, &in)
 	defer cancel()
 	d, err := schema.LoadTicket(ctx, s.db, t.ID, false)
 	if err != nil {
@@ -661,14 +697,11 @@ func (s *Server) reopenTicket(c *fiber.Ctx) error {
 	}, workflows.TicketWorkflowType, workflows.TicketInput{State: state, AwaitReopen: true, AutoCloseAfter: s.cfg.AutoCloseAfter})
 	h, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateReopen, Args: []any{in},
-			WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: s.updateID(c)},
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateReopen, Args: []any{&in},
+			WaitForStage: client.WorkflowUpdateStageAccepted, UpdateID: s.updateID(c)},
 	})
 	if err != nil {
 		return err
 	}
-	if err := h.Get(ctx, nil); err != nil {
-		return err
-	}
-	return s.respondTicket(c, t.ID, fiber.StatusOK)
+	return s.finishUpdate(ctx, c, t.ID, h)
 }

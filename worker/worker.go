@@ -35,15 +35,23 @@ func (o Options) WithTaskQueue(q string) Options {
 
 // New builds a worker with every workflow and activity registered.
 func New(c client.Client, acts *activities.Activities, o Options) worker.Worker {
-	w := worker.New(c, o.TaskQueue, worker.Options{
+	w := worker.New(c, o.TaskQueue, o.sdkOptions())
+	Register(w, acts)
+	return w
+}
+
+// sdkOptions are the SDK's worker options. A workflow task that panics (or meets
+// non-determinism) is retried, never turned into a failed workflow: BlockWorkflow, the SDK's
+// default, said out loud so that nobody flips it to FailWorkflow without reading this.
+func (o Options) sdkOptions() worker.Options {
+	return worker.Options{
 		MaxConcurrentWorkflowTaskPollers:        o.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers:        o.ActivityPollers,
 		MaxConcurrentWorkflowTaskExecutionSize:  o.MaxConcurrentWorkflows,
 		MaxConcurrentActivityExecutionSize:      o.MaxConcurrentActivites,
 		MaxConcurrentLocalActivityExecutionSize: o.MaxConcurrentActivites,
-	})
-	Register(w, acts)
-	return w
+		WorkflowPanicPolicy:                     worker.BlockWorkflow,
+	}
 }
 
 // Register adds every workflow and activity to a registry: a worker, or a test environment.

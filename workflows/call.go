@@ -47,14 +47,17 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 }
 
 func (w *callWorkflow) run(ctx workflow.Context) error {
-	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityMatchCaller, w.in.ClientNumber).Get(ctx, &w.caller); err != nil {
+	// Nothing a callback does fails the call: projection writes wait out a stalled database, and
+	// what still fails is logged (survive), so the call always ends and makes its ticket.
+	err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityMatchCaller, w.in.ClientNumber).Get(ctx, &w.caller)
+	if err := survive(ctx, "matching the caller", err); err != nil {
 		return err
 	}
 	if w.caller != nil {
 		w.call.CallerID = &w.caller.ID
 	}
 	w.record(ctx, schema.CallEvent{Type: "received", At: w.in.ReceivedAt})
-	if err := w.persist(ctx); err != nil {
+	if err := survive(ctx, "writing the call", w.persist(ctx)); err != nil {
 		return err
 	}
 
@@ -70,7 +73,7 @@ func (w *callWorkflow) run(ctx workflow.Context) error {
 		sel := w.selector(ctx, sig, &err)
 		sel.AddFuture(noEnd, func(workflow.Future) { err = w.onNoEnd(ctx) })
 		sel.Select(ctx)
-		if err != nil {
+		if err := survive(ctx, "call callback", err); err != nil {
 			return err
 		}
 	}
@@ -81,7 +84,7 @@ func (w *callWorkflow) run(ctx workflow.Context) error {
 		sel := w.selector(ctx, sig, &err)
 		sel.AddFuture(grace, func(workflow.Future) { done = true })
 		sel.Select(ctx)
-		if err != nil {
+		if err := survive(ctx, "call callback", err); err != nil {
 			return err
 		}
 	}
@@ -169,7 +172,8 @@ func (w *callWorkflow) onTransferred(ctx workflow.Context, s CallTransferredSign
 	if err := w.persist(ctx); err != nil {
 		return err
 	}
-	return workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityNotifyAgent, AgentEvent{AgentID: s.AgentID, Type: "call.transferred", Call: w.call}).Get(ctx, nil)
+	w.notify(ctx, s.AgentID, "call.transferred")
+	return nil
 }
 
 func (w *callWorkflow) onEnded(ctx workflow.Context, s CallEndedSignal) error {
@@ -218,7 +222,18 @@ func (w *callWorkflow) releaseAgent(ctx workflow.Context) error {
 	if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivitySetAgentCall, AgentCallInput{AgentID: agent, Of: w.call.ID}).Get(ctx, nil); err != nil {
 		return err
 	}
-	return workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityNotifyAgent, AgentEvent{AgentID: agent, Type: "call.ended", Call: w.call}).Get(ctx, nil)
+	w.notify(ctx, agent, "call.ended")
+	return nil
+}
+
+// notify tells the agent's clients about the call, best effort: a notification that cannot go
+// out is logged, and the call goes on (the calls API has the state).
+func (w *callWorkflow) notify(ctx workflow.Context, agent, typ string) {
+	e := AgentEvent{AgentID: agent, Type: typ, Call: w.call}
+	err := workflow.ExecuteLocalActivity(bestEffortCtx(ctx), ActivityNotifyAgent, e).Get(ctx, nil)
+	if err != nil && !temporal.IsCanceledError(err) {
+		workflow.GetLogger(ctx).Warn("agent notification dropped", "agent", agent, "type", typ, "err", err)
+	}
 }
 
 func (w *callWorkflow) onLink(ctx workflow.Context, s CallLinkSetSignal) error {

@@ -16,6 +16,7 @@ const (
 
 // SetSLADueInput is a manual deadline. A nil field stays as it is.
 type SetSLADueInput struct {
+	Deadline
 	Actor       Actor
 	ResponseDue *time.Time
 	SolutionDue *time.Time

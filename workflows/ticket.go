@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchboardhq/switchboard/rules"
@@ -60,13 +59,13 @@ func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 		handler   any
 		validator any
 	}{
-		{UpdateAssign, w.assign, w.validateAssign},
-		{UpdateAccept, w.accept, w.validateAccept},
-		{UpdateChangeStatus, w.changeStatus, w.validateChangeStatus},
-		{UpdateAddAction, w.addAction, w.validateAddAction},
-		{UpdateSetFields, w.setFields, w.validateSetFields},
-		{UpdateReopen, w.reopen, w.validateReopen},
-		{UpdateSetSLADue, w.setSLADue, w.validateSetSLADue},
+		{UpdateAssign, w.assign, acceptBy(w.validateAssign)},
+		{UpdateAccept, w.accept, acceptBy(w.validateAccept)},
+		{UpdateChangeStatus, w.changeStatus, acceptBy(w.validateChangeStatus)},
+		{UpdateAddAction, w.addAction, acceptBy(w.validateAddAction)},
+		{UpdateSetFields, w.setFields, acceptBy(w.validateSetFields)},
+		{UpdateReopen, w.reopen, acceptBy(w.validateReopen)},
+		{UpdateSetSLADue, w.setSLADue, acceptBy(w.validateSetSLADue)},
 	}
 	for _, h := range handlers {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -82,7 +81,7 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 	// Runs recorded before triggers existed replay without them.
 	w.triggersOn = workflow.GetVersion(ctx, "triggers", workflow.DefaultVersion, 1) >= 1
 	w.events = append(w.events, w.in.Events...)
-	if err := w.startRun(ctx); err != nil {
+	if err := survive(ctx, "writing the run's start", w.startRun(ctx)); err != nil {
 		return schema.Ticket{}, err
 	}
 	if w.in.AwaitReopen {
@@ -146,7 +145,8 @@ func (w *ticketWorkflow) wait(ctx workflow.Context, changed func() bool) error {
 		return err
 	}
 	if hasSLA && !sla.at.After(*due) {
-		return w.fireSLA(ctx, sla)
+		// A deadline whose record could not be written stays due: the next round fires it again.
+		return survive(ctx, "SLA "+sla.kind, w.fireSLA(ctx, sla))
 	}
 	if hasTimer && !timerDue.After(*due) {
 		w.st.Fired = append(w.st.Fired, timerKey(timer, timerDue))
@@ -157,7 +157,7 @@ func (w *ticketWorkflow) wait(ctx workflow.Context, changed func() bool) error {
 			Changes: map[string]rules.Change{}, OnlyTrigger: timer.TriggerID})
 		return nil
 	}
-	return w.autoClose(ctx)
+	return survive(ctx, "auto-close", w.autoClose(ctx))
 }
 
 func (w *ticketWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -201,7 +201,7 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, why cause, check func() err
 	}
 	now := workflow.Now(ctx).UTC()
 	wr := schema.TicketWrite{}
-	before := w.st.Ticket
+	before, saved := w.st.Ticket, w.st
 	mutate(now, &wr)
 	w.trackSLA(now, before, &wr, why)
 	if len(wr.Actions)+len(wr.Statuses)+len(wr.Owners)+len(wr.SLAEvents) == 0 && reflect.DeepEqual(before, w.st.Ticket) {
@@ -218,12 +218,22 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, why cause, check func() err
 	}
 	wr.Ticket = w.st.Ticket
 	if err := w.persist(ctx, wr); err != nil {
+		w.rollback(ctx, saved)
 		return err
 	}
 	w.version++
 	w.changes++
 	w.raise(changeEvents(before, w.st.Ticket, wr, why)...)
 	return nil
+}
+
+// rollback forgets a change that could not be written (PostgreSQL refused it for longer than
+// the projection retries): memory never runs ahead of the row, and the next change does not
+// write this one's leftovers. Runs that failed a write before this existed kept the change.
+func (w *ticketWorkflow) rollback(ctx workflow.Context, saved TicketState) {
+	if workflow.GetVersion(ctx, "rollback-unwritten", workflow.DefaultVersion, 1) >= 1 {
+		w.st = saved
+	}
 }
 
 // raise queues events for the triggers, when this run evaluates them.
@@ -239,20 +249,6 @@ func (w *ticketWorkflow) persist(ctx workflow.Context, wr schema.TicketWrite) er
 		return err
 	}
 	return w.upsertSearchAttributes(ctx)
-}
-
-// projectionCtx runs quick projection writes as local activities that retry until PostgreSQL
-// takes the write: the change is decided already, so it must not be lost, and writes are
-// idempotent.
-func projectionCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    100 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    30 * time.Second,
-		},
-	})
 }
 
 func persistTicket(ctx workflow.Context, wr schema.TicketWrite) error {

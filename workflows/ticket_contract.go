@@ -220,17 +220,22 @@ func orEmpty(s []string) []string {
 // AssignInput changes the owner and/or the team. A nil field stays as it is; an empty string
 // clears it. The API has checked that the agent and team exist and are active.
 type AssignInput struct {
+	Deadline
 	Actor   Actor
 	OwnerID *string
 	TeamID  *string
 }
 
 // AcceptInput is an agent taking an unowned ticket.
-type AcceptInput struct{ Actor Actor }
+type AcceptInput struct {
+	Deadline
+	Actor Actor
+}
 
 // ChangeStatusInput moves the ticket to a status. The API resolved BaseStatus and
 // RequiresJustification from the status configuration.
 type ChangeStatusInput struct {
+	Deadline
 	Actor                 Actor
 	Status                string
 	BaseStatus            string
@@ -240,6 +245,7 @@ type ChangeStatusInput struct {
 
 // AddActionInput adds a reply or a note to the timeline.
 type AddActionInput struct {
+	Deadline
 	Actor  Actor
 	Type   string
 	Body   string
@@ -249,6 +255,7 @@ type AddActionInput struct {
 // SetFieldsInput edits ticket fields; nil fields are left as they are. CustomFields is merged:
 // a key set to nil is removed.
 type SetFieldsInput struct {
+	Deadline
 	Actor        Actor
 	Subject      *string
 	Category     *string
@@ -260,7 +267,10 @@ type SetFieldsInput struct {
 
 // ReopenInput reopens a resolved ticket, or a closed or canceled one in a new run started with
 // AwaitReopen.
-type ReopenInput struct{ Actor Actor }
+type ReopenInput struct {
+	Deadline
+	Actor Actor
+}
 
 // Error types of rejected updates, mapped by the API to 409 and 422.
 const (

@@ -57,23 +57,29 @@ func changeEvents(before, after schema.Ticket, wr schema.TicketWrite, why cause)
 }
 
 // processEvents lets the triggers see each queued event, in order, and applies what they decide
-// as this workflow's own changes (which may raise further events, with a longer chain).
+// as this workflow's own changes (which may raise further events, with a longer chain). An
+// evaluation waits out a stalled database (projectionCtx); one that still fails, or an action
+// that cannot be applied, is logged and skipped: nothing here fails the ticket's workflow.
 func (w *ticketWorkflow) processEvents(ctx workflow.Context) error {
 	for len(w.events) > 0 {
 		ev := w.events[0]
 		w.events = w.events[1:]
 		var res EvaluateResult
 		in := EvaluateInput{Ticket: w.st.Ticket, Event: ev, Now: workflow.Now(ctx).UTC()}
-		if err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityEvaluateTriggers, in).Get(ctx, &res); err != nil {
-			return err
+		err := workflow.ExecuteLocalActivity(projectionCtx(ctx), ActivityEvaluateTriggers, in).Get(ctx, &res)
+		if err != nil {
+			if err := survive(ctx, "trigger evaluation of "+ev.Name, err); err != nil {
+				return err
+			}
+			continue
 		}
 		w.st.Timers = res.Timers
-		if err := w.applySLAChoice(ctx, res.SLA); err != nil {
+		if err := survive(ctx, "SLA rule choice", w.applySLAChoice(ctx, res.SLA)); err != nil {
 			return err
 		}
 		for _, f := range res.Firings {
 			for i, a := range f.Actions {
-				if err := w.applyAction(ctx, ev, f, i, a); err != nil {
+				if err := survive(ctx, "trigger "+f.TriggerID+" action "+a.Type, w.applyAction(ctx, ev, f, i, a)); err != nil {
 					return err
 				}
 			}

@@ -1,6 +1,7 @@
-// Package events carries live events to agents' clients across API instances: a worker
-// publishes with PostgreSQL NOTIFY, every API instance LISTENs and hands each event to the
-// Server-Sent Events streams of the agent it is for. Delivery is best effort: a client that is
+// Package events carries live events to agents' clients across API instances: a worker stores
+// the event in agent_events and publishes its id with PostgreSQL NOTIFY (whose payload stops at
+// 8,000 bytes, so bodies never travel in it); every API instance LISTENs, loads the events of
+// the agents it has streams for and hands them to their Server-Sent Events streams. Delivery is best effort: a client that is
 // not connected misses the event (the calls API has the state).
 package events
 
@@ -20,18 +21,23 @@ const Channel = "switchboard_events"
 
 // Event is one event for one agent. Data is the event's JSON payload.
 type Event struct {
+	ID      int64           `json:"id"`
 	AgentID string          `json:"agentId"`
 	Type    string          `json:"type"`
-	Data    json.RawMessage `json:"data"`
+	Data    json.RawMessage `json:"data,omitempty"`
 }
 
-// Publish sends an event to every API instance.
+// keep is how long stored events stay; older ones are removed as new ones are written.
+const keep = "1 day"
+
+// Publish stores an event and sends its id (with agent and type, never the data) to every API
+// instance, in one statement.
 func Publish(ctx context.Context, db *bun.DB, e Event) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return pgdriver.Notify(ctx, db, Channel, string(b))
+	_, err := db.NewRaw(`WITH old AS (DELETE FROM agent_events WHERE created_at < now() - ?::interval),
+		ev AS (INSERT INTO agent_events (agent_id, type, data) VALUES (?, ?, ?) RETURNING id, agent_id, type)
+		SELECT pg_notify(?, json_build_object('id', id, 'agentId', agent_id, 'type', type)::text) FROM ev`,
+		keep, e.AgentID, e.Type, string(e.Data), Channel).Exec(ctx)
+	return err
 }
 
 // Hub fans events out to the streams connected to this instance.
@@ -87,12 +93,12 @@ func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 			}
 			continue
 		}
-		h.receive(ctx, ln, log)
+		h.receive(ctx, db, ln, log)
 		_ = ln.Close()
 	}
 }
 
-func (h *Hub) receive(ctx context.Context, ln *pgdriver.Listener, log *slog.Logger) {
+func (h *Hub) receive(ctx context.Context, db *bun.DB, ln *pgdriver.Listener, log *slog.Logger) {
 	for {
 		_, payload, err := ln.Receive(ctx)
 		if err != nil {
@@ -106,6 +112,31 @@ func (h *Hub) receive(ctx context.Context, ln *pgdriver.Listener, log *slog.Logg
 			log.Warn("events: bad payload", "err", err)
 			continue
 		}
+		if !h.wanted(e.AgentID) {
+			continue // nobody here listens for this agent: no need to load the event
+		}
+		if err := h.load(ctx, db, &e); err != nil {
+			log.Warn("events: event not loaded; dropped", "id", e.ID, "err", err)
+			continue
+		}
 		h.dispatch(e)
 	}
+}
+
+func (h *Hub) wanted(agentID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[agentID]) > 0
+}
+
+// load reads the event's data by its id.
+func (h *Hub) load(ctx context.Context, db *bun.DB, e *Event) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var data string
+	if err := db.NewRaw(`SELECT data::text FROM agent_events WHERE id = ?`, e.ID).Scan(ctx, &data); err != nil {
+		return err
+	}
+	e.Data = json.RawMessage(data)
+	return nil
 }
