@@ -773,6 +773,10 @@ func (s *Server) testTrigger(c *fiber.Ctx) error {
 			return errField(strings.TrimSuffix("ticket."+jsonPath(reflect.TypeFor[ticketView](), name), "."), "%s", msg)
 		}
 		ticket = v.Ticket
+		// The dry run's ticket is the caller's: hold it to the sizes conditions are bounded for.
+		if field, msg := rules.CheckTicket(workflows.RulesTicket(ticket)); field != "" {
+			return errField("ticket."+field, "%s", msg)
+		}
 	}
 
 	res := triggerTestResult{Actions: []rules.Action{}}
