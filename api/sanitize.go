@@ -17,7 +17,7 @@ import (
 // every string that enters the API (the path, each query parameter, the headers stored with a
 // request, each form value, every key and string of a JSON body) is valid UTF-8 and holds no
 // control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F) other than tab, line
-// feed and carriage return. A JSON \uXXXX escape of a lone UTF-16 surrogate is refused too,
+// feed and carriage return, nor the text \u0000 (see escapedNUL). A JSON \uXXXX escape of a lone UTF-16 surrogate is refused too,
 // rather than let encoding/json turn it (and invalid UTF-8) silently into U+FFFD. PostgreSQL
 // cannot store U+0000 in text or jsonb at all, and the other controls are never meant as
 // content; refusing them here means no handler, workflow or activity ever sees one.
@@ -65,8 +65,18 @@ func sanitizeInput(c *fiber.Ctx) error {
 // storedHeaders are the request headers whose values reach the database.
 var storedHeaders = []string{"Idempotency-Key", "Last-Event-ID"}
 
+// escapedNUL is the text \u0000 (a backslash, then u0000), refused too: bun's JSON writer
+// (schema.BaseDialect.AppendJSON, bun v1.3.0) turns it, after an escaped backslash, into an
+// escape jsonb rejects, so a custom field holding it would fail the write of its ticket.
+const escapedNUL = `\u0000`
+
+const escapedNULProblem = `contains the text \u0000, which cannot be stored`
+
 // textProblem says what is wrong with a decoded string, or "" when it is acceptable.
 func textProblem(s string) string {
+	if strings.Contains(s, escapedNUL) {
+		return escapedNULProblem
+	}
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
@@ -154,7 +164,10 @@ func jsonProblem(body []byte) (field, why string) {
 		}
 		if s, ok := tok.(string); ok && top != nil && top.object && top.wantKey {
 			top.key, top.wantKey = s, false
-			if why := literalProblem(raw); why != "" {
+			if why := literalProblem(raw); why != "" || strings.Contains(s, escapedNUL) {
+				if why == "" {
+					why = escapedNULProblem
+				}
 				return pathOf(stack[:len(stack)-1], "body"), "has a key that " + why
 			}
 			continue
@@ -168,6 +181,9 @@ func jsonProblem(body []byte) (field, why string) {
 		case string:
 			if why := literalProblem(raw); why != "" {
 				return pathOf(stack, "body"), why
+			}
+			if strings.Contains(tok, escapedNUL) {
+				return pathOf(stack, "body"), escapedNULProblem
 			}
 			valueDone(stack)
 		default:
