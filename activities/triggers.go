@@ -154,13 +154,15 @@ func (a *Activities) resolve(ctx context.Context, in workflows.EvaluateInput, t 
 		if r.Distribution == "round_robin" || r.Distribution == "least_loaded" {
 			r.PickedAgentID, err = a.pickAgent(ctx, r.TeamID, r.Distribution, in.Ticket.ID)
 		}
+	// A template that renders past the API's limit for what it fills (or past its work
+	// bounds) fails only its action, reported below and recorded with the execution.
 	case rules.ActionAddAction:
-		r.RenderedBody, err = rules.Render(r.Body, t)
+		r.RenderedBody, err = rules.Render(r.Body, t, rules.MaxBody)
 	case rules.ActionSetSubject:
-		r.RenderedSubject, err = rules.Render(r.Subject, t)
+		r.RenderedSubject, err = rules.Render(r.Subject, t, rules.MaxSubject)
 	case rules.ActionCreateChildTicket:
-		if r.RenderedSubject, err = rules.Render(r.Subject, t); err == nil {
-			r.RenderedBody, err = rules.Render(r.Body, t)
+		if r.RenderedSubject, err = rules.Render(r.Subject, t, rules.MaxSubject); err == nil {
+			r.RenderedBody, err = rules.Render(r.Body, t, rules.MaxBody)
 		}
 		if err == nil { // a number for the child; a retry takes another, which is harmless
 			var dbErr error
@@ -169,7 +171,10 @@ func (a *Activities) resolve(ctx context.Context, in workflows.EvaluateInput, t 
 			}
 		}
 	case rules.ActionNotifyAgents:
-		return "", a.notify(ctx, in, t, tr, i, r.Action)
+		var msg string
+		if msg, err = rules.Render(r.Message, t, rules.MaxNotification); err == nil {
+			return "", a.notify(ctx, in, tr, i, r.Action, msg)
+		}
 	}
 	if err != nil {
 		return err.Error(), nil
@@ -196,11 +201,7 @@ func (a *Activities) pickAgent(ctx context.Context, teamID, how string, ticketID
 }
 
 // notify writes an in-app notification for each agent (the ticket's owner when none are named).
-func (a *Activities) notify(ctx context.Context, in workflows.EvaluateInput, t rules.Ticket, tr schema.Trigger, i int, act rules.Action) error {
-	msg, err := rules.Render(act.Message, t)
-	if err != nil {
-		msg = act.Message
-	}
+func (a *Activities) notify(ctx context.Context, in workflows.EvaluateInput, tr schema.Trigger, i int, act rules.Action, msg string) error {
 	agents := act.AgentIDs
 	if len(agents) == 0 && in.Ticket.OwnerID != nil {
 		agents = []string{*in.Ticket.OwnerID}

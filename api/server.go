@@ -103,6 +103,7 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	}
 	app.Use(requestLog(log))
+	app.Use(sanitizeInput) // no control character or bad UTF-8 gets past here (sanitize.go)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", s.ready)
 	app.Get("/api/v1/openapi.json", serveOpenAPI)

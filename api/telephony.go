@@ -108,10 +108,20 @@ func (p *pbxParams) text(name string, max int, required bool, alts ...string) (s
 	return v, nil
 }
 
+var queueIDPattern = regexp.MustCompile(`^[0-9]{1,10}$`)
+
+// maxLink is the longest recording link a callback may carry, for every callback that sends
+// one (PBXs send links of up to 8 KiB in the query string).
+const maxLink = 8192
+
+// PBX dates are between these years: a call dated 0000 or 9999 is a PBX's error, not a call.
+const minPBXYear, maxPBXYear = 1970, 2100
+
 var pbxDate = regexp.MustCompile(`^(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$`)
 
 // ParsePBXDate reads a callback date: UTC, yyyy-MM-ddThh:mm with optional seconds, and month,
-// day and hour possibly unpadded, as in the seed's own example 2018-5-1T17:00:00.
+// day and hour possibly unpadded, as in the seed's own example 2018-5-1T17:00:00; the year is
+// from 1970 to 2100.
 func ParsePBXDate(v string) (time.Time, bool) {
 	m := pbxDate.FindStringSubmatch(v)
 	if m == nil {
@@ -122,6 +132,9 @@ func ParsePBXDate(v string) (time.Time, bool) {
 		n[i], _ = strconv.Atoi(m[i+1]) // the regexp admits only digits; an empty second is 0
 	}
 	t := time.Date(n[0], time.Month(n[1]), n[2], n[3], n[4], n[5], 0, time.UTC)
+	if n[0] < minPBXYear || n[0] > maxPBXYear {
+		return time.Time{}, false
+	}
 	if t.Year() != n[0] || int(t.Month()) != n[1] || t.Day() != n[2] || t.Hour() != n[3] || t.Minute() != n[4] || t.Second() != n[5] {
 		return time.Time{}, false // 2018-2-30 and 25:00 do not exist
 	}
@@ -135,7 +148,7 @@ func (p *pbxParams) date(name string) (time.Time, error) {
 	}
 	t, ok := ParsePBXDate(v)
 	if !ok {
-		return time.Time{}, errBadRequest("parameter %s must be a UTC date yyyy-MM-ddThh:mm, seconds optional (e.g. 2018-5-1T17:00:00), got %q", name, v)
+		return time.Time{}, errBadRequest("parameter %s must be a UTC date yyyy-MM-ddThh:mm, seconds optional (e.g. 2018-5-1T17:00:00), from 1970 to 2100, got %q", name, v)
 	}
 	return t, nil
 }
@@ -149,8 +162,9 @@ func (s *Server) receivedCall(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// A queueId is 1 to 10 decimal digits, nothing else: ParseInt alone would take "+100".
 	queueID, err := strconv.ParseInt(rawQueue, 10, 64)
-	if err != nil || queueID < 0 {
+	if err != nil || !queueIDPattern.MatchString(rawQueue) {
 		return errBadRequest("parameter queueId must be a whole number of at most 10 digits, got %q", rawQueue)
 	}
 	number, err := p.text("clientNumber", 128, true)
@@ -225,7 +239,7 @@ func (s *Server) endedCall(kind, dateParam string) fiber.Handler {
 		}
 		link := ""
 		if kind != workflows.CallCanceled {
-			if link, err = p.text("link", 8192, false, "Link"); err != nil {
+			if link, err = p.text("link", maxLink, false, "Link"); err != nil {
 				return err
 			}
 		}
@@ -252,7 +266,7 @@ func (s *Server) setMadeCallLink(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	link, err := p.text("Link", 256, true, "link")
+	link, err := p.text("Link", maxLink, true, "link")
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,23 @@ func (in *triggerInput) apply(tr *schema.Trigger, actions []rules.Action, timer 
 	}
 }
 
+// columns are the columns an update writes: the ones given, so that disabling a trigger whose
+// other content no longer validates (or no longer writes) touches only enabled.
+func (in *triggerInput) columns() []string {
+	cols := []string{"version", "updated_at"}
+	for _, c := range []struct {
+		name  string
+		given bool
+	}{{"name", in.Name != nil}, {"enabled", in.Enabled != nil}, {"events", in.Events != nil},
+		{"condition", in.Condition != nil}, {"actions", in.Actions != nil}, {"position", in.Position != nil},
+		{"stop_processing", in.StopProcessing != nil}, {"timer", len(in.Timer) > 0}} {
+		if c.given {
+			cols = append(cols, c.name)
+		}
+	}
+	return cols
+}
+
 // decodeActions reads each action strictly: an unknown key or a wrong type is a 422 naming
 // actions[i].<key>.
 func decodeActions(raw *[]json.RawMessage) ([]rules.Action, error) {
@@ -450,9 +467,7 @@ func (s *Server) updateTrigger(c *fiber.Ctx) error {
 	tr.UpdatedAt = time.Now().UTC()
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Optimistic: a concurrent edit between the read and this write is a 409, not lost.
-		res, err := tx.NewUpdate().Model(&tr).
-			Column("name", "enabled", "events", "condition", "actions", "position", "stop_processing", "timer", "version", "updated_at").
-			WherePK().Where("version = ?", before.Version).Exec(ctx)
+		res, err := tx.NewUpdate().Model(&tr).Column(in.columns()...).WherePK().Where("version = ?", before.Version).Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -773,6 +788,10 @@ func (s *Server) testTrigger(c *fiber.Ctx) error {
 			return errField(strings.TrimSuffix("ticket."+jsonPath(reflect.TypeFor[ticketView](), name), "."), "%s", msg)
 		}
 		ticket = v.Ticket
+		// The dry run's ticket is the caller's: hold it to the sizes conditions are bounded for.
+		if field, msg := rules.CheckTicket(workflows.RulesTicket(ticket)); field != "" {
+			return errField("ticket."+field, "%s", msg)
+		}
 	}
 
 	res := triggerTestResult{Actions: []rules.Action{}}

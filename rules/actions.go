@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/template"
 	"text/template/parse"
 )
 
@@ -125,7 +124,7 @@ func (a Action) Validate() map[string]string {
 // which would otherwise render as nothing. Names under range and with blocks are not checked:
 // there the dot is something else.
 func checkTemplate(bad map[string]string, field, text string) {
-	tpl, err := template.New(field).Option("missingkey=zero").Parse(text)
+	tpl, _, err := parseTemplate(field, text)
 	if err != nil {
 		bad[field] = "is not a valid template: " + err.Error()
 		return
@@ -204,19 +203,4 @@ func templateData(t Ticket) map[string]any {
 	return map[string]any{"id": t.ID, "protocol": t.Protocol, "type": t.Type, "subject": t.Subject,
 		"category": t.Category, "urgency": t.Urgency, "status": t.Status, "baseStatus": t.BaseStatus,
 		"ownerId": t.OwnerID, "teamId": t.TeamID, "tags": t.Tags, "customFields": t.CustomFields}
-}
-
-// Render fills a template with the ticket's fields: "Hello {{.subject}} ({{.urgency}})". A
-// missing value (a custom field the ticket does not have) renders as nothing, not as
-// text/template's "<no value>".
-func Render(text string, t Ticket) (string, error) {
-	tpl, err := template.New("t").Option("missingkey=zero").Parse(text)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, templateData(t)); err != nil {
-		return "", err
-	}
-	return strings.ReplaceAll(b.String(), "<no value>", ""), nil
 }

@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestActionValidate(t *testing.T) {
@@ -113,16 +115,54 @@ func TestRender(t *testing.T) {
 		{"no template at all", "no template at all"},
 	}
 	for _, c := range cases {
-		got, err := Render(c.template, tk)
+		got, err := Render(c.template, tk, MaxBody)
 		if err != nil || got != c.want {
 			t.Errorf("%q: got %q, %v; want %q", c.template, got, err, c.want)
 		}
 	}
-	if _, err := Render("{{.subject", tk); err == nil {
+	if _, err := Render("{{.subject", tk, MaxBody); err == nil {
 		t.Error("a broken template is an error")
 	}
 	// Nil maps and slices render without error.
-	if got, err := Render("{{.customFields.plan}}{{range .tags}}x{{end}}", Ticket{}); err != nil || got != "" {
+	if got, err := Render("{{.customFields.plan}}{{range .tags}}x{{end}}", Ticket{}, MaxBody); err != nil || got != "" {
 		t.Errorf("zero ticket: %q %v", got, err)
+	}
+}
+
+// A template's output and work are bounded: past the limit the render fails at once; the
+// constructs that could loop without output are refused.
+func TestRenderIsBounded(t *testing.T) {
+	tags := make([]string, MaxTags)
+	for i := range tags {
+		tags[i] = strings.Repeat("t", 50)
+	}
+	tk := Ticket{Tags: tags, CustomFields: map[string]any{"big": make([]any, 5000)}}
+	four := "{{range .tags}}{{range $.tags}}{{range $.tags}}{{range $.tags}}{{.}}{{end}}{{end}}{{end}}{{end}}"
+	for _, tpl := range []string{
+		"{{range .tags}}{{range $.tags}}{{.}}{{.}}{{.}}{{end}}{{end}}", // 375 KB
+		four,
+		"{{range 1000000000}}{{end}}",
+		"{{range .id}}{{end}}",
+		`{{define "x"}}{{template "x"}}{{end}}{{template "x"}}`,
+		`{{printf "%099999999d" 1}}`,
+		`{{printf "%*d" 1000000000 1}}`,
+		"{{range .customFields.big}}{{range $.customFields.big}}{{end}}{{end}}",
+	} {
+		start := time.Now()
+		out, err := Render(tpl, tk, MaxBody)
+		if err == nil {
+			t.Errorf("%s rendered %d bytes", tpl, len(out))
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("%s took %s", tpl, d)
+		}
+	}
+	bad := map[string]string{}
+	checkTemplate(bad, "body", four)
+	if bad["body"] == "" {
+		t.Error("four nested ranges pass validation")
+	}
+	if _, err := Render("{{range .tags}}{{.}}{{end}}", tk, MaxSubject); !errors.Is(err, ErrTooLong) {
+		t.Errorf("a subject over %d characters: %v", MaxSubject, err)
 	}
 }

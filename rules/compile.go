@@ -38,9 +38,16 @@ func Compile(condition string) (*vm.Program, error) {
 	if len(condition) > MaxLength {
 		return nil, &CompileError{Message: fmt.Sprintf("the condition is longer than %d characters", MaxLength), Line: 1, Column: 1}
 	}
-	p, err := expr.Compile(condition, expr.Env(Env{}), expr.AsBool(), expr.DisableBuiltin("now"), expr.MaxNodes(MaxNodes))
+	opts := []expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(MaxNodes)}
+	for _, name := range disabledBuiltins {
+		opts = append(opts, expr.DisableBuiltin(name))
+	}
+	p, err := expr.Compile(condition, opts...)
 	if err != nil {
 		return nil, compileError(err)
+	}
+	if err := checkCost(p.Node()); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -66,10 +73,15 @@ func clarify(msg string) string {
 }
 
 // Eval runs a condition. A nil program matches. It never panics: a runtime error (a nil map,
-// a wrong type at run time) is returned and the rule counts as not matched.
+// a wrong type at run time) is returned and the rule counts as not matched. An environment
+// larger than the bounds Compile's cost check assumes is refused, so no evaluation runs longer
+// than MaxCost steps.
 func Eval(p *vm.Program, env Env) (matched bool, err error) {
 	if p == nil {
 		return true, nil
+	}
+	if err := checkEnv(env); err != nil {
+		return false, err
 	}
 	defer func() {
 		if r := recover(); r != nil {

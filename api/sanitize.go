@@ -1,0 +1,276 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// The text policy, enforced here and only here, before authentication and before any handler:
+// every string that enters the API (the path, each query parameter, the headers stored with a
+// request, each form value, every key and string of a JSON body) is valid UTF-8 and holds no
+// control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F) other than tab, line
+// feed and carriage return, nor the text \u0000 (see escapedNUL). A JSON \uXXXX escape of a lone UTF-16 surrogate is refused too,
+// rather than let encoding/json turn it (and invalid UTF-8) silently into U+FFFD. PostgreSQL
+// cannot store U+0000 in text or jsonb at all, and the other controls are never meant as
+// content; refusing them here means no handler, workflow or activity ever sees one.
+//
+// A refusal names where the text was: 422 with the field under /api/v1 ("subject", "tags[1]",
+// "customFields.x", a query parameter's name, "path"), 400 naming the parameter on the
+// /public/v1 telephony callbacks, whose callers branch on 400.
+func sanitizeInput(c *fiber.Ctx) error {
+	refuse := func(name, why string) error {
+		if strings.HasPrefix(c.Path(), "/public/") {
+			return errBadRequest("parameter %s %s", name, why)
+		}
+		return errField(name, "%s", why)
+	}
+	if why := textProblem(c.Path()); why != "" {
+		return refuse("path", why)
+	}
+	if name, why := argsProblem(c.Context().QueryArgs().VisitAll); why != "" {
+		return refuse(name, why)
+	}
+	for _, h := range storedHeaders {
+		if why := textProblem(c.Get(h)); why != "" {
+			return refuse(h, why)
+		}
+	}
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return c.Next()
+	}
+	var name, why string
+	switch ct := string(c.Request().Header.ContentType()); {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		name, why = argsProblem(c.Context().PostArgs().VisitAll)
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		name, why = multipartProblem(c)
+	default: // the native API reads every other body as JSON (decode), whatever it is labelled
+		name, why = jsonProblem(body)
+	}
+	if why != "" {
+		return refuse(name, why)
+	}
+	return c.Next()
+}
+
+// storedHeaders are the request headers whose values reach the database.
+var storedHeaders = []string{"Idempotency-Key", "Last-Event-ID"}
+
+// escapedNUL is the text \u0000 (a backslash, then u0000), refused too: bun's JSON writer
+// (schema.BaseDialect.AppendJSON, bun v1.3.0) turns it, after an escaped backslash, into an
+// escape jsonb rejects, so a custom field holding it would fail the write of its ticket.
+const escapedNUL = `\u0000`
+
+const escapedNULProblem = `contains the text \u0000, which cannot be stored`
+
+// textProblem says what is wrong with a decoded string, or "" when it is acceptable.
+func textProblem(s string) string {
+	if strings.Contains(s, escapedNUL) {
+		return escapedNULProblem
+	}
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return "is not valid UTF-8"
+			}
+		}
+		if why := runeProblem(r); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+func runeProblem(r rune) string {
+	if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+		return fmt.Sprintf("contains the control character U+%04X; only tab, line feed and carriage return are allowed", r)
+	}
+	return ""
+}
+
+// argsProblem checks query or form arguments, keys and values, naming the argument.
+func argsProblem(visit func(func(k, v []byte))) (name, why string) {
+	visit(func(k, v []byte) {
+		if why != "" {
+			return
+		}
+		name = string(k)
+		if why = textProblem(name); why != "" {
+			name, why = "query", "has a parameter name that "+why
+			return
+		}
+		why = textProblem(string(v))
+	})
+	return name, why
+}
+
+func multipartProblem(c *fiber.Ctx) (name, why string) {
+	form, err := c.MultipartForm()
+	if err != nil {
+		return "", "" // a malformed form is the handler's to refuse
+	}
+	for k, vs := range form.Value {
+		if why := textProblem(k); why != "" {
+			return "body", "has a field name that " + why
+		}
+		for _, v := range vs {
+			if why := textProblem(v); why != "" {
+				return k, why
+			}
+		}
+	}
+	return "", ""
+}
+
+// jsonFrame is one open object or array while walking a JSON document.
+type jsonFrame struct {
+	object  bool
+	key     string // the current key, in an object
+	wantKey bool   // the next string is a key, in an object
+	index   int    // the current element, in an array
+}
+
+// jsonProblem walks a JSON document token by token and checks each string's raw literal, so
+// escapes are seen as sent. It names the first bad string by its path: "subject", "tags[1]",
+// "customFields.x". Malformed JSON is not its business: decode answers that with a 400.
+func jsonProblem(body []byte) (field, why string) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var stack []*jsonFrame
+	var off int64
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", ""
+		}
+		raw := body[off:dec.InputOffset()] // the token, after any separator and blanks
+		off = dec.InputOffset()
+		var top *jsonFrame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			valueDone(stack)
+			continue
+		}
+		if s, ok := tok.(string); ok && top != nil && top.object && top.wantKey {
+			top.key, top.wantKey = s, false
+			if why := literalProblem(raw); why != "" || strings.Contains(s, escapedNUL) {
+				if why == "" {
+					why = escapedNULProblem
+				}
+				return pathOf(stack[:len(stack)-1], "body"), "has a key that " + why
+			}
+			continue
+		}
+		if top != nil && !top.object {
+			top.index++
+		}
+		switch tok := tok.(type) {
+		case json.Delim: // '{' or '['
+			stack = append(stack, &jsonFrame{object: tok == '{', wantKey: tok == '{', index: -1})
+		case string:
+			if why := literalProblem(raw); why != "" {
+				return pathOf(stack, "body"), why
+			}
+			if strings.Contains(tok, escapedNUL) {
+				return pathOf(stack, "body"), escapedNULProblem
+			}
+			valueDone(stack)
+		default:
+			valueDone(stack)
+		}
+	}
+}
+
+// valueDone moves the innermost object on to its next key.
+func valueDone(stack []*jsonFrame) {
+	if len(stack) > 0 && stack[len(stack)-1].object {
+		stack[len(stack)-1].wantKey = true
+	}
+}
+
+// pathOf names the current position: "customFields.plan", "tags[1]", "actions[0].value".
+func pathOf(stack []*jsonFrame, root string) string {
+	var b strings.Builder
+	for _, f := range stack {
+		switch {
+		case !f.object:
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		case b.Len() > 0:
+			b.WriteString("." + f.key)
+		default:
+			b.WriteString(f.key)
+		}
+	}
+	if b.Len() == 0 {
+		return root
+	}
+	return b.String()
+}
+
+// literalProblem checks a JSON string literal as sent (raw may start with separators and
+// blanks before the opening quote).
+func literalProblem(raw []byte) string {
+	start := bytes.IndexByte(raw, '"')
+	end := bytes.LastIndexByte(raw, '"')
+	if start < 0 || end <= start {
+		return ""
+	}
+	lit := raw[start+1 : end]
+	for i := 0; i < len(lit); {
+		if lit[i] != '\\' {
+			r, size := utf8.DecodeRune(lit[i:])
+			if r == utf8.RuneError && size == 1 {
+				return "is not valid UTF-8"
+			}
+			if why := runeProblem(r); why != "" {
+				return why
+			}
+			i += size
+			continue
+		}
+		switch lit[i+1] { // \" \\ \/ \n \r \t are fine; \b and \f are controls
+		case 'b':
+			return runeProblem('\b')
+		case 'f':
+			return runeProblem('\f')
+		case 'u':
+		default:
+			i += 2
+			continue
+		}
+		r := hex4(lit[i+2:])
+		i += 6
+		if utf16.IsSurrogate(r) {
+			if r >= 0xDC00 || i+6 > len(lit) || lit[i] != '\\' || lit[i+1] != 'u' {
+				return fmt.Sprintf("contains a lone UTF-16 surrogate \\u%04X", r)
+			}
+			low := hex4(lit[i+2:])
+			if low < 0xDC00 || low > 0xDFFF {
+				return fmt.Sprintf("contains a lone UTF-16 surrogate \\u%04X", r)
+			}
+			i += 6
+			continue
+		}
+		if why := runeProblem(r); why != "" {
+			return why
+		}
+	}
+	return ""
+}
+
+// hex4 reads the four hex digits of a \u escape the JSON decoder has already accepted.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b[:4]), 16, 32)
+	return rune(n)
+}
