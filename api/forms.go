@@ -332,8 +332,12 @@ func (s *Server) saveDisplayRule(c *fiber.Ctx, r, before *schema.DisplayRule, in
 	if r.Entity != entityTicket {
 		fields["entity"] = "must be ticket: display rules shape the ticket form"
 	}
-	if _, err := rules.Compile(r.Condition); err != nil {
-		fields["condition"] = err.Error()
+	// The condition is checked when it is new, sent, or the rule is turned on: a stored rule
+	// that no longer compiles can still be disabled, renamed or deleted.
+	if before == nil || in.Condition != nil || (r.Enabled && !before.Enabled) {
+		if _, err := rules.Compile(r.Condition); err != nil {
+			fields["condition"] = err.Error()
+		}
 	}
 	if in.Fields != nil {
 		r.Fields = make([]schema.DisplayRuleField, len(*in.Fields))

@@ -563,6 +563,27 @@ func parseManualDues(in *slaDueInput, created, now time.Time) (response, solutio
 	return response, solution, nil
 }
 
+// checkDueOrder refuses a response deadline after the solution deadline, taking the one not
+// sent from the ticket (a response already given has no deadline left to order).
+func checkDueOrder(t *schema.Ticket, response, solution *time.Time) error {
+	r, sol := response, solution
+	if r == nil && t.SLARealResponseDate == nil {
+		r = t.SLAResponseDue
+	}
+	if sol == nil {
+		sol = t.SLASolutionDue
+	}
+	if r == nil || sol == nil || !r.After(*sol) {
+		return nil
+	}
+	field, other := "responseDue", "solutionDue"
+	if response == nil {
+		field, other = "solutionDue", "responseDue"
+	}
+	return errField(field, "must not put the response deadline (%s) after the solution deadline (%s); change %s too",
+		r.UTC().Format(time.RFC3339), sol.UTC().Format(time.RFC3339), other)
+}
+
 func (s *Server) setTicketSLA(c *fiber.Ctx) error {
 	var in slaDueInput
 	if err := decode(c, &in); err != nil {
@@ -574,6 +595,9 @@ func (s *Server) setTicketSLA(c *fiber.Ctx) error {
 	}
 	response, solution, err := parseManualDues(&in, t.CreatedAt, time.Now())
 	if err != nil {
+		return err
+	}
+	if err := checkDueOrder(t, response, solution); err != nil {
 		return err
 	}
 	return s.update(c, t, workflows.UpdateSetSLADue, &workflows.SetSLADueInput{Actor: actor(c),

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -305,4 +307,35 @@ func TestOpenAPISLASchemas(t *testing.T) {
 		{"TicketDetail", s.view(&schema.TicketDetail{Ticket: tk})},
 	}
 	checkSchemas(t, doc, cases)
+}
+
+func TestCheckDueOrder(t *testing.T) {
+	at := func(h int) *time.Time { v := time.Date(2026, 12, 1, h, 0, 0, 0, time.UTC); return &v }
+	stored := &schema.Ticket{SLAResponseDue: at(10), SLASolutionDue: at(18)}
+	answered := &schema.Ticket{SLAResponseDue: at(10), SLASolutionDue: at(18), SLARealResponseDate: at(9)}
+	cases := []struct {
+		name               string
+		t                  *schema.Ticket
+		response, solution *time.Time
+		field              string // "" = accepted
+	}{
+		{"both, in order", stored, at(11), at(12), ""},
+		{"both, equal", stored, at(12), at(12), ""},
+		{"both, response after solution", stored, at(13), at(12), "responseDue"},
+		{"response after the stored solution", stored, at(19), nil, "responseDue"},
+		{"solution before the stored response", stored, nil, at(9), "solutionDue"},
+		{"solution before a response already given", answered, nil, at(9), ""},
+		{"no stored deadlines", &schema.Ticket{}, at(9), nil, ""},
+	}
+	for _, tc := range cases {
+		err := checkDueOrder(tc.t, tc.response, tc.solution)
+		if tc.field == "" {
+			require.NoError(t, err, tc.name)
+			continue
+		}
+		var e *Error
+		require.ErrorAs(t, err, &e, tc.name)
+		require.Equal(t, 422, e.Status, tc.name)
+		require.Contains(t, e.Fields, tc.field, tc.name)
+	}
 }

@@ -264,3 +264,42 @@ func TestInputFuzzHostileText(t *testing.T) {
 	}
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, s.workflowStatus(t, tk.ID, ""))
 }
+
+// Dates that are typos, not schedules, and deadlines out of order are refused, naming the field.
+func TestInputDatesAndDeadlinesInOrder(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	tag := randomName("")
+	for _, date := range []string{"0000-12-25", "9999-01-01"} {
+		s.call(t, s.admin, "POST", "/api/v1/calendars", map[string]any{"name": "Typo " + tag + date, "timezone": "UTC",
+			"holidays": []map[string]any{{"date": date, "name": "x"}}}).expectError(422, "validation_failed", "holidays[0].date")
+	}
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Deadlines", "clientIds": []string{p.customer}})
+	path := fmt.Sprintf("/api/v1/tickets/%d/sla", tk.ID)
+	soon, later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339), time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339)
+	s.call(t, p.agentTok, "PUT", path, map[string]any{"responseDue": later, "solutionDue": soon}).
+		expectError(422, "validation_failed", "responseDue")
+	s.call(t, p.agentTok, "PUT", path, map[string]any{"responseDue": soon, "solutionDue": later}).expect(200)
+	s.call(t, p.agentTok, "PUT", path, map[string]any{"solutionDue": time.Now().Add(30 * time.Minute).UTC().Format(time.RFC3339)}).
+		expectError(422, "validation_failed", "solutionDue")
+}
+
+// Display rules and SLA policies whose stored conditions no longer compile can still be
+// disabled (or edited elsewhere) and deleted: a broken configuration never gets stuck.
+func TestInputBrokenFormAndSLAConfigCanBeDisabledAndDeleted(t *testing.T) {
+	s := env(t)
+	ctx := context.Background()
+	rule, policy := randomName("dr-"), randomName("pol-")
+	_, err := s.db.ExecContext(ctx, `INSERT INTO display_rules (id, name, condition, fields, enabled)
+		VALUES (?, ?, 'ticket.nosuchfield ==', '[{"key":"gone","visible":false}]', true)`, rule, rule)
+	require.NoError(t, err)
+	_, err = s.db.ExecContext(ctx, `INSERT INTO sla_policies (id, name, rules)
+		VALUES (?, ?, '[{"condition":"ticket.nosuchfield ==","firstResponseMinutes":5,"resolutionMinutes":10,"hours":"calendar"}]')`,
+		policy, policy)
+	require.NoError(t, err)
+
+	s.call(t, s.admin, "PATCH", "/api/v1/display-rules/"+rule, map[string]any{"enabled": false}).expect(200)
+	s.call(t, s.admin, "DELETE", "/api/v1/display-rules/"+rule, nil).expect(204)
+	s.call(t, s.admin, "PATCH", "/api/v1/sla-policies/"+policy, map[string]any{"name": policy + " (broken)"}).expect(200)
+	s.call(t, s.admin, "DELETE", "/api/v1/sla-policies/"+policy, nil).expect(204)
+}

@@ -520,14 +520,14 @@ func validateHolidays(hs []Holiday, fields map[string]string) {
 	seen := map[string]int{}
 	for i, h := range hs {
 		p := fmt.Sprintf("holidays[%d]", i)
-		t, err := time.Parse(time.DateOnly, h.Date)
-		if err != nil || len(h.Date) != len(time.DateOnly) {
-			fields[p+".date"] = fmt.Sprintf("must be YYYY-MM-DD, a real date, got %q", h.Date)
+		t, ok := parseDate(h.Date)
+		if !ok {
+			fields[p+".date"] = dateProblem(h.Date)
 		}
 		if len([]rune(h.Name)) > MaxHolidayName {
 			fields[p+".name"] = fmt.Sprintf("must be at most %d characters", MaxHolidayName)
 		}
-		if err != nil {
+		if !ok {
 			continue
 		}
 		key := h.Date
@@ -565,7 +565,7 @@ func validateExceptions(s Spec, week map[string][]placed, fields map[string]stri
 		t, dateOK := parseDate(e.Date)
 		switch {
 		case !dateOK:
-			fields[p+".date"] = fmt.Sprintf("must be YYYY-MM-DD, a real date, got %q", e.Date)
+			fields[p+".date"] = dateProblem(e.Date)
 		default:
 			if first, ok := seen[e.Date]; ok {
 				fields[p+".date"] = fmt.Sprintf("repeats exceptions[%d] (%s); list each date once", first, e.Date)
@@ -604,10 +604,21 @@ func validateExceptions(s Spec, week map[string][]placed, fields map[string]stri
 	}
 }
 
-// parseDate reads YYYY-MM-DD, a real date.
+// The years a calendar date may fall in: the same range as the telephony API's call dates. A
+// date outside it is a typo (year 0, 9999), never a schedule.
+const (
+	MinYear = 1970
+	MaxYear = 2100
+)
+
+// parseDate reads YYYY-MM-DD, a real date from MinYear to MaxYear.
 func parseDate(s string) (time.Time, bool) {
 	t, err := time.Parse(time.DateOnly, s)
-	return t, err == nil && len(s) == len(time.DateOnly)
+	return t, err == nil && len(s) == len(time.DateOnly) && t.Year() >= MinYear && t.Year() <= MaxYear
+}
+
+func dateProblem(s string) string {
+	return fmt.Sprintf("must be YYYY-MM-DD, a real date from %d to %d, got %q", MinYear, MaxYear, s)
 }
 
 func indexOf(s []string, v string) int {

@@ -546,6 +546,8 @@ func TestInvalidSpecs(t *testing.T) {
 		{"other format", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "25/12/2026"}}}, "holidays[0].date", "must be YYYY-MM-DD"},
 		{"timestamp", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "2026-12-25T00:00:00Z"}}}, "holidays[0].date", "must be YYYY-MM-DD"},
 		{"no date", Spec{Timezone: "UTC", Holidays: []Holiday{{Name: "x"}}}, "holidays[0].date", "must be YYYY-MM-DD"},
+		{"year 0", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "0000-12-25", Recurring: true}}}, "holidays[0].date", "from 1970 to 2100"},
+		{"year 9999", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "9999-12-25"}}}, "holidays[0].date", "from 1970 to 2100"},
 		{"duplicate date", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "2026-12-25"}, {Date: "2026-01-01"}, {Date: "2026-12-25"}}},
 			"holidays[2].date", "repeats holidays[0] (2026-12-25)"},
 		{"duplicate recurring", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "2020-12-25", Recurring: true}, {Date: "2026-12-25", Recurring: true}}},
@@ -553,6 +555,7 @@ func TestInvalidSpecs(t *testing.T) {
 		{"long name", Spec{Timezone: "UTC", Holidays: []Holiday{{Date: "2026-12-25", Name: strings.Repeat("x", 201)}}}, "holidays[0].name", "at most 200"},
 
 		{"exception bad date", exc(Exception{Date: "2026-02-30"}), "exceptions[0].date", "must be YYYY-MM-DD, a real date"},
+		{"exception in year 9999", exc(Exception{Date: "9999-01-01"}), "exceptions[0].date", "from 1970 to 2100"},
 		{"exception other format", exc(Exception{Date: "24/12/2026"}), "exceptions[0].date", "must be YYYY-MM-DD"},
 		{"exception short date", exc(Exception{Date: "2026-12-4"}), "exceptions[0].date", "must be YYYY-MM-DD"},
 		{"exception no date", exc(Exception{Name: "x"}), "exceptions[0].date", "must be YYYY-MM-DD"},

@@ -329,7 +329,7 @@ func TestOnlyExceptions(t *testing.T) {
 		{Date: "2026-11-21", Intervals: []Interval{iv("10:00", "16:00")}},
 		{Date: "2026-11-22", Intervals: []Interval{}},
 		{Date: "2026-12-31", Intervals: []Interval{iv("22:00", "02:00")}}, // into 2027
-		{Date: "2430-01-01", Intervals: []Interval{iv("09:00", "10:00")}}, // beyond SearchYears from 2026
+		{Date: "2100-12-31", Intervals: []Interval{iv("09:00", "10:00")}}, // the last date a calendar may name
 	}})
 	U := func(s string) time.Time { return utc(t, s) }
 	cases := []struct {
@@ -343,10 +343,11 @@ func TestOnlyExceptions(t *testing.T) {
 		{U("2026-11-21T15:00:00Z"), 360, U("2026-11-21T21:00:00Z")},
 		{U("2026-11-21T15:00:00Z"), 361, U("2027-01-01T03:01:00Z")},
 		{U("2026-11-21T15:00:00Z"), 600, U("2027-01-01T07:00:00Z")},
-		{U("2026-11-21T15:00:00Z"), 601, Never()},
+		{U("2026-11-21T15:00:00Z"), 601, U("2100-12-31T14:01:00Z")},
 		{U("2027-01-01T06:59:00Z"), 1, U("2027-01-01T07:00:00Z")},
-		{U("2027-01-01T07:00:00Z"), 1, Never()},
-		{U("2100-01-01T00:00:00Z"), 60, U("2430-01-01T15:00:00Z")},
+		{U("2027-01-01T07:00:00Z"), 1, U("2100-12-31T14:01:00Z")},
+		{U("2100-12-31T15:00:00Z"), 1, Never()},
+		{U("2100-01-01T00:00:00Z"), 60, U("2100-12-31T15:00:00Z")},
 	}
 	for _, tc := range cases {
 		if got := c.AddBusinessMinutes(tc.from, tc.minutes); !got.Equal(tc.want) {
@@ -356,8 +357,11 @@ func TestOnlyExceptions(t *testing.T) {
 	if got, ok := c.NextOpen(U("2026-03-09T00:00:00Z")); !ok || !got.Equal(U("2026-11-21T15:00:00Z")) {
 		t.Errorf("next open = %s %v", got, ok)
 	}
-	if got, ok := c.NextOpen(U("2027-01-02T00:00:00Z")); ok || !got.Equal(Never()) {
-		t.Errorf("next open after the exceptions within SearchYears = %s %v, want Never", got, ok)
+	if got, ok := c.NextOpen(U("2027-01-02T00:00:00Z")); !ok || !got.Equal(U("2100-12-31T14:00:00Z")) {
+		t.Errorf("next open = %s %v, want the last exception", got, ok)
+	}
+	if got, ok := c.NextOpen(U("2101-01-01T00:00:00Z")); ok || !got.Equal(Never()) {
+		t.Errorf("next open after the last exception = %s %v, want Never", got, ok)
 	}
 	if got := c.BusinessMinutesBetween(U("2026-01-01T00:00:00Z"), U("2028-01-01T00:00:00Z")); got != 120+360+240 {
 		t.Errorf("between = %d, want %d", got, 120+360+240)
