@@ -39,6 +39,8 @@ func TestInputNULRefusedNamingTheField(t *testing.T) {
 		{"POST", "/api/v1/triggers", `{"name":"t","events":["ticket.created"],"actions":[{"type":"set_custom_field","field":"x","value":"\u0000"}]}`, "actions[0].value"},
 		{"GET", "/api/v1/tickets?q=" + url.QueryEscape("a\x00"), "", "q"},
 		{"GET", "/api/v1/persons?q=" + url.QueryEscape("\x00"), "", "q"},
+		{"GET", "/api/v1/persons/a%00b", "", "path"},
+		{"GET", "/api/v1/teams/%1b", "", "path"},
 	} {
 		t.Run(c.method+" "+c.field, func(t *testing.T) {
 			var r *resp
