@@ -32,6 +32,7 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	RateLimit         int
+	AuthFailureLimit  int
 	CallNoEndAfter    time.Duration
 	WorkflowPollers   int
 	ActivityPollers   int
@@ -59,6 +60,7 @@ var envDefaults = map[string]string{
 	"SWITCHBOARD_MAX_CONCURRENT":      "256",
 	"SWITCHBOARD_ADMIN_TOKEN":         "",
 	"SWITCHBOARD_RATE_LIMIT":          "1200",
+	"SWITCHBOARD_AUTH_FAILURE_LIMIT":  "60",
 	"SWITCHBOARD_CALL_NO_END_AFTER":   "4h",
 	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS": "",
 }
@@ -81,6 +83,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:          p.level("SWITCHBOARD_LOG_LEVEL"),
 		LogFormat:         p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
 		RateLimit:         p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
+		AuthFailureLimit:  p.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT", 0, 1_000_000),
 		CallNoEndAfter:    p.duration("SWITCHBOARD_CALL_NO_END_AFTER"),
 		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
 		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),

@@ -23,6 +23,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, slog.LevelInfo, c.LogLevel)
 	require.Equal(t, 4*time.Hour, c.CallNoEndAfter)
 	require.Equal(t, 1200, c.RateLimit)
+	require.Equal(t, 60, c.AuthFailureLimit)
 }
 
 func TestValues(t *testing.T) {
@@ -41,21 +42,22 @@ func TestValues(t *testing.T) {
 // Every bad value is reported at once, each naming the variable and what it accepts.
 func TestEveryBadValueIsNamed(t *testing.T) {
 	bad := map[string]string{
-		"SWITCHBOARD_DATABASE_URL":      "mysql://x/y",
-		"TEMPORAL_ADDRESS":              "nohostport",
-		"SWITCHBOARD_TEMPORAL_UI_URL":   "localhost:8233",
-		"SWITCHBOARD_HTTP_ADDR":         "8080",
-		"SWITCHBOARD_ADMIN_TOKEN":       "short",
-		"SWITCHBOARD_AUTO_CLOSE_AFTER":  "-5m",
-		"SWITCHBOARD_SHUTDOWN_TIMEOUT":  "soon",
-		"SWITCHBOARD_BODY_LIMIT":        "1GiB",
-		"SWITCHBOARD_URGENCIES":         "Low,,High",
-		"SWITCHBOARD_LOG_LEVEL":         "loud",
-		"SWITCHBOARD_LOG_FORMAT":        "xml",
-		"SWITCHBOARD_WORKFLOW_POLLERS":  "1",
-		"SWITCHBOARD_MAX_CONCURRENT":    "lots",
-		"SWITCHBOARD_CALL_NO_END_AFTER": "forever",
-		"SWITCHBOARD_RATE_LIMIT":        "-1",
+		"SWITCHBOARD_DATABASE_URL":       "mysql://x/y",
+		"TEMPORAL_ADDRESS":               "nohostport",
+		"SWITCHBOARD_TEMPORAL_UI_URL":    "localhost:8233",
+		"SWITCHBOARD_HTTP_ADDR":          "8080",
+		"SWITCHBOARD_ADMIN_TOKEN":        "short",
+		"SWITCHBOARD_AUTO_CLOSE_AFTER":   "-5m",
+		"SWITCHBOARD_SHUTDOWN_TIMEOUT":   "soon",
+		"SWITCHBOARD_BODY_LIMIT":         "1GiB",
+		"SWITCHBOARD_URGENCIES":          "Low,,High",
+		"SWITCHBOARD_LOG_LEVEL":          "loud",
+		"SWITCHBOARD_LOG_FORMAT":         "xml",
+		"SWITCHBOARD_WORKFLOW_POLLERS":   "1",
+		"SWITCHBOARD_MAX_CONCURRENT":     "lots",
+		"SWITCHBOARD_CALL_NO_END_AFTER":  "forever",
+		"SWITCHBOARD_RATE_LIMIT":         "-1",
+		"SWITCHBOARD_AUTH_FAILURE_LIMIT": "many",
 	}
 	_, err := LoadConfig(env(bad))
 	require.Error(t, err)

@@ -142,7 +142,7 @@ func apiConfig(cfg Config) api.Config {
 	c := api.DefaultConfig()
 	c.TaskQueue, c.TemporalUIURL, c.Namespace = cfg.TaskQueue, cfg.TemporalUIURL, cfg.TemporalNamespace
 	c.AutoCloseAfter, c.BodyLimit, c.Urgencies = cfg.AutoCloseAfter, cfg.BodyLimit, cfg.Urgencies
-	c.RateLimit, c.CallNoEndAfter = cfg.RateLimit, cfg.CallNoEndAfter
+	c.RateLimit, c.AuthFailureLimit, c.CallNoEndAfter = cfg.RateLimit, cfg.AuthFailureLimit, cfg.CallNoEndAfter
 	return c
 }
 
