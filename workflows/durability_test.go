@@ -52,6 +52,7 @@ type DurabilitySuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
 	env     *testsuite.TestWorkflowEnvironment
+	start   time.Time
 	writes  *writes
 	persist *stall
 	eval    *stall
@@ -61,7 +62,11 @@ func TestDurability(t *testing.T) { suite.Run(t, new(DurabilitySuite)) }
 
 func (s *DurabilitySuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
-	s.env.SetStartTime(start)
+	// The simulated clock starts at the real time: the SDK caps a local activity's retry
+	// attempts at an expiry computed from the simulated schedule time but compares it with the
+	// real clock, so a simulated start days in the past makes retries start already expired.
+	s.start = time.Now().UTC().Truncate(time.Second)
+	s.env.SetStartTime(s.start)
 	s.writes = &writes{}
 	s.persist = &stall{}
 	s.eval = &stall{}
@@ -81,20 +86,7 @@ func (s *DurabilitySuite) SetupTest() {
 }
 
 func (s *DurabilitySuite) updateAt(after time.Duration, name string, arg any) *outcome {
-	o := &outcome{}
-	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(name, name+after.String(), &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { o.rejected = err; o.at = s.env.Now() },
-			OnAccept: func() {},
-			OnComplete: func(v any, err error) {
-				o.err, o.at = err, s.env.Now()
-				if t, ok := v.(schema.Ticket); ok {
-					o.ticket = t
-				}
-			},
-		}, arg)
-	}, after)
-	return o
+	return updateAt(s.env, after, name, arg)
 }
 
 func (s *DurabilitySuite) at(after time.Duration, f func()) { s.env.RegisterDelayedCallback(f, after) }
@@ -135,7 +127,7 @@ func (s *DurabilitySuite) TestProjectionWriteWaitsOutAStall() {
 	s.Require().NoError(reply.err)
 	s.Require().NoError(after.err)
 	s.Equal(0, s.persist.failures, "every failing attempt was retried")
-	s.True(reply.at.After(start.Add(2*time.Minute+10*time.Minute)), "waited out the backoff: %s", reply.at.Sub(start))
+	s.True(reply.at.After(s.start.Add(2*time.Minute+10*time.Minute)), "waited out the backoff: %s", reply.at.Sub(s.start))
 	s.Equal(map[int]string{1: "It is on fire.", 2: "during the stall", 3: "queued behind it"}, s.actionsWritten())
 	s.Equal(3, after.ticket.ActionCount)
 }
@@ -176,7 +168,7 @@ func (s *DurabilitySuite) TestEvaluationStallNeverFailsTheWorkflow() {
 	s.Require().NoError(s.env.GetWorkflowError())
 
 	s.Require().NoError(during.err)
-	s.True(during.at.Before(start.Add(3*time.Minute)), "changes are not held up by a stalled evaluation")
+	s.True(during.at.Before(s.start.Add(3*time.Minute)), "changes are not held up by a stalled evaluation")
 	s.Equal(0, s.eval.failures)
 	s.Require().NoError(failed.err)
 	s.Require().NoError(later.err)
@@ -194,8 +186,8 @@ func (s *DurabilitySuite) TestEvaluationStallNeverFailsTheWorkflow() {
 // stopped waiting and answered an error); one within it lands however long its write takes.
 func (s *DurabilitySuite) TestAcceptByDeadline() {
 	expired, inTime := note("too late"), note("in time")
-	expired.SetAcceptBy(start.Add(30 * time.Second))
-	inTime.SetAcceptBy(start.Add(2 * time.Minute))
+	expired.SetAcceptBy(s.start.Add(30 * time.Second))
+	inTime.SetAcceptBy(s.start.Add(2 * time.Minute))
 	s.at(30*time.Second, func() { s.persist.set(20, false) })
 	late := s.updateAt(time.Minute, UpdateAddAction, expired)
 	ok := s.updateAt(time.Minute+time.Second, UpdateAddAction, inTime)
@@ -205,7 +197,7 @@ func (s *DurabilitySuite) TestAcceptByDeadline() {
 
 	s.Equal(ErrTypeExpired, errType(late.rejected))
 	s.Require().NoError(ok.err, "accepted within its deadline, it lands after the deadline")
-	s.True(ok.at.After(start.Add(10 * time.Minute)))
+	s.True(ok.at.After(s.start.Add(10 * time.Minute)))
 	s.Equal(map[int]string{1: "It is on fire.", 2: "in time"}, s.actionsWritten())
 }
 

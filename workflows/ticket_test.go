@@ -89,13 +89,18 @@ type outcome struct {
 }
 
 func (s *TicketSuite) updateAt(after time.Duration, name string, arg any) *outcome {
+	return updateAt(s.env, after, name, arg)
+}
+
+// updateAt sends an update at a simulated time and records its outcome and when it came.
+func updateAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, name string, arg any) *outcome {
 	o := &outcome{}
-	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(name, name+after.String(), &testsuite.TestUpdateCallback{
-			OnReject: func(err error) { o.rejected = err; o.at = s.env.Now() },
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(name, name+after.String(), &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { o.rejected = err; o.at = env.Now() },
 			OnAccept: func() {},
 			OnComplete: func(v any, err error) {
-				o.err, o.at = err, s.env.Now()
+				o.err, o.at = err, env.Now()
 				if t, ok := v.(schema.Ticket); ok {
 					o.ticket = t
 				}
