@@ -563,25 +563,19 @@ func parseManualDues(in *slaDueInput, created, now time.Time) (response, solutio
 	return response, solution, nil
 }
 
-// checkDueOrder refuses a response deadline after the solution deadline, taking the one not
-// sent from the ticket (a response already given has no deadline left to order).
+// checkDueOrder refuses a response deadline sent for after the solution deadline (the one sent,
+// or the ticket's). A solution deadline sent alone is taken as it is: moving it earlier than the
+// response deadline, even into the past to make a ticket overdue at once, is a supervisor's call.
 func checkDueOrder(t *schema.Ticket, response, solution *time.Time) error {
-	r, sol := response, solution
-	if r == nil && t.SLARealResponseDate == nil {
-		r = t.SLAResponseDue
-	}
+	sol := solution
 	if sol == nil {
 		sol = t.SLASolutionDue
 	}
-	if r == nil || sol == nil || !r.After(*sol) {
+	if response == nil || sol == nil || !response.After(*sol) {
 		return nil
 	}
-	field, other := "responseDue", "solutionDue"
-	if response == nil {
-		field, other = "solutionDue", "responseDue"
-	}
-	return errField(field, "must not put the response deadline (%s) after the solution deadline (%s); change %s too",
-		r.UTC().Format(time.RFC3339), sol.UTC().Format(time.RFC3339), other)
+	return errField("responseDue", "must not be after the solution deadline (%s); send an earlier responseDue or a later solutionDue",
+		sol.UTC().Format(time.RFC3339))
 }
 
 func (s *Server) setTicketSLA(c *fiber.Ctx) error {

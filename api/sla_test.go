@@ -323,8 +323,8 @@ func TestCheckDueOrder(t *testing.T) {
 		{"both, equal", stored, at(12), at(12), ""},
 		{"both, response after solution", stored, at(13), at(12), "responseDue"},
 		{"response after the stored solution", stored, at(19), nil, "responseDue"},
-		{"solution before the stored response", stored, nil, at(9), "solutionDue"},
-		{"solution before a response already given", answered, nil, at(9), ""},
+		{"solution alone, before the stored response", stored, nil, at(9), ""},
+		{"response after the solution, already answered", answered, at(19), nil, "responseDue"},
 		{"no stored deadlines", &schema.Ticket{}, at(9), nil, ""},
 	}
 	for _, tc := range cases {

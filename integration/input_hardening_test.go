@@ -282,8 +282,8 @@ func TestInputDatesAndDeadlinesInOrder(t *testing.T) {
 	s.call(t, p.agentTok, "PUT", path, map[string]any{"responseDue": later, "solutionDue": soon}).
 		expectError(422, "validation_failed", "responseDue")
 	s.call(t, p.agentTok, "PUT", path, map[string]any{"responseDue": soon, "solutionDue": later}).expect(200)
-	s.call(t, p.agentTok, "PUT", path, map[string]any{"solutionDue": time.Now().Add(30 * time.Minute).UTC().Format(time.RFC3339)}).
-		expectError(422, "validation_failed", "solutionDue")
+	s.call(t, p.agentTok, "PUT", path, map[string]any{"responseDue": time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)}).
+		expectError(422, "validation_failed", "responseDue")
 }
 
 // Display rules and SLA policies whose stored conditions no longer compile can still be
