@@ -154,8 +154,12 @@ func decodeActions(raw *[]json.RawMessage) ([]rules.Action, error) {
 	return out, nil
 }
 
-// strictJSON decodes one JSON value, refusing unknown fields.
+// strictJSON decodes one JSON value, refusing unknown fields and keys that match a field only
+// without regard to case.
 func strictJSON(raw []byte, v any) error {
+	if m := exactKeys(raw, reflect.TypeOf(v)); m != nil {
+		return m
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
@@ -165,7 +169,10 @@ func strictJSON(raw []byte, v any) error {
 // The name is empty when the value as a whole is wrong.
 func jsonFieldError(err error) (field, msg string) {
 	var typeErr *json.UnmarshalTypeError
+	var keyErr *keyMismatch
 	switch {
+	case errors.As(err, &keyErr):
+		return keyErr.path, keyErr.message()
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
 			return "", fmt.Sprintf("must be %s, got %s", jsonTypeName(typeErr.Type), typeErr.Value)
