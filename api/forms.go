@@ -150,22 +150,33 @@ func (s *Server) saveCustomField(c *fiber.Ctx, f, before *schema.CustomField, in
 	if fields := checkCustomField(f, in.Options != nil); len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	err := s.db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(f).On("CONFLICT (id) DO UPDATE").
-			Set("label = EXCLUDED.label, type = EXCLUDED.type, options = EXCLUDED.options, is_active = EXCLUDED.is_active, position = EXCLUDED.position, updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
+	return writeConfig(c, s.db, s.customFields(), f, before, action, status)
+}
+
+// customFields and displayRules are resources whose writes reset this server's form cache.
+func (s *Server) customFields() *configResource[schema.CustomField] {
+	return &configResource[schema.CustomField]{entity: "custom_field", noun: "custom field",
+		columns:   []string{"label", "type", "options", "is_active", "position", "updated_at"},
+		id:        func(f *schema.CustomField) string { return f.ID },
+		normalize: func(f *schema.CustomField) { f.Options = orEmpty(f.Options) },
+		writeError: func(f *schema.CustomField, err error) error {
+			if uniqueViolation(err) {
+				return errConflict("a %s custom field with key %q exists already", f.Entity, f.Key)
+			}
 			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "custom_field", f.ID, action, before, f)
-	})
-	if err != nil {
-		if e := toAPIError(err); e.Status == fiber.StatusConflict {
-			return errConflict("a %s custom field with key %q exists already", f.Entity, f.Key)
-		}
-		return err
+		},
+		written: s.forms().invalidate,
 	}
-	s.forms().invalidate()
-	return c.Status(status).JSON(f)
+}
+
+func (s *Server) displayRules() *configResource[schema.DisplayRule] {
+	return &configResource[schema.DisplayRule]{entity: "display_rule", noun: "display rule",
+		columns:   []string{"name", "entity", "condition", "fields", "position", "enabled", "updated_at"},
+		id:        func(r *schema.DisplayRule) string { return r.ID },
+		version:   func(r *schema.DisplayRule) *int { return &r.Version },
+		normalize: func(r *schema.DisplayRule) { r.Fields = orEmptyOf(r.Fields) },
+		written:   s.forms().invalidate,
+	}
 }
 
 // checkCustomField names what is wrong with a definition. optionsSent is whether the request
@@ -201,12 +212,7 @@ func checkCustomField(f *schema.CustomField, optionsSent bool) map[string]string
 }
 
 func (s *Server) loadCustomField(ctx context.Context, id string) (*schema.CustomField, error) {
-	f, err := findOne[schema.CustomField](ctx, s.db, "id", id, "no custom field with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	f.Options = orEmpty(f.Options)
-	return f, nil
+	return s.customFields().load(ctx, s.db, id)
 }
 
 // positionCursor pages a list ordered by (position, id).
@@ -219,44 +225,22 @@ func positionCursor(cur *cursor) (int, error) {
 }
 
 func (s *Server) listCustomFields(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.CustomField)(nil)).OrderExpr("position ASC, id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		pos, err := positionCursor(cur)
-		if err != nil {
-			return err
-		}
-		q = q.Where("(position, id) > (?, ?)", pos, cur.ID)
-	}
-	if v := c.Query("entity"); v != "" {
-		if v != entityTicket && v != entityPerson {
-			return errField("entity", "must be ticket or person")
-		}
-		q = q.Where("entity = ?", v)
-	}
-	if v := c.Query("isActive"); v != "" {
-		b, err := parseBool("isActive", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("is_active = ?", b)
-	}
-	if v := c.Query("type"); v != "" {
-		q = q.Where("type IN (?)", bun.In(csv(v)))
-	}
-	var rows []schema.CustomField
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		rows[i].Options = orEmpty(rows[i].Options)
-	}
-	return c.JSON(makePage(rows, limit, func(f schema.CustomField) cursor {
-		return cursor{Value: itoa(f.Position), ID: f.ID}
-	}))
+	return s.customFields().list(c, s.db, configList[schema.CustomField]{
+		position: func(f *schema.CustomField) int { return f.Position },
+		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+			if v := c.Query("entity"); v != "" {
+				if v != entityTicket && v != entityPerson {
+					return nil, errField("entity", "must be ticket or person")
+				}
+				q = q.Where("entity = ?", v)
+			}
+			q, err := boolFilter("isActive", "is_active")(c, q)
+			if v := c.Query("type"); v != "" && err == nil {
+				q = q.Where("type IN (?)", bun.In(csv(v)))
+			}
+			return q, err
+		},
+	})
 }
 
 // --- display rules
@@ -310,7 +294,6 @@ func (s *Server) updateDisplayRule(c *fiber.Ctx) error {
 		return err
 	}
 	r := *before
-	r.Version++
 	r.UpdatedAt = time.Now().UTC()
 	return s.saveDisplayRule(c, &r, before, in, "update", fiber.StatusOK)
 }
@@ -352,19 +335,7 @@ func (s *Server) saveDisplayRule(c *fiber.Ctx, r, before *schema.DisplayRule, in
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(r).On("CONFLICT (id) DO UPDATE").
-			Set("name = EXCLUDED.name, entity = EXCLUDED.entity, condition = EXCLUDED.condition, fields = EXCLUDED.fields, position = EXCLUDED.position, enabled = EXCLUDED.enabled, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "display_rule", r.ID, action, before, r)
-	})
-	if err != nil {
-		return err
-	}
-	s.forms().invalidate()
-	return c.Status(status).JSON(r)
+	return writeConfig(c, s.db, s.displayRules(), r, before, action, status)
 }
 
 // checkRuleFields records in fields each rule field that does not name an active custom field of
@@ -402,65 +373,38 @@ func (s *Server) checkRuleFields(ctx context.Context, r *schema.DisplayRule, fie
 
 func (s *Server) deleteDisplayRule(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	before, err := s.loadDisplayRule(ctx, c.Params("id"))
+	rs := s.displayRules()
+	before, err := rs.load(ctx, s.db, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	if err := s.deleteAudited(c, (*schema.DisplayRule)(nil), "display_rule", before.ID, before); err != nil {
+	if err := rs.remove(ctx, s.db, principal(c).Person.ID, before, nil); err != nil {
 		return err
 	}
-	s.forms().invalidate()
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) loadDisplayRule(ctx context.Context, id string) (*schema.DisplayRule, error) {
-	r, err := findOne[schema.DisplayRule](ctx, s.db, "id", id, "no display rule with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	r.Fields = orEmptyOf(r.Fields)
-	return r, nil
+	return s.displayRules().load(ctx, s.db, id)
 }
 
 func (s *Server) listDisplayRules(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.DisplayRule)(nil)).OrderExpr("position ASC, id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		pos, err := positionCursor(cur)
-		if err != nil {
-			return err
-		}
-		q = q.Where("(position, id) > (?, ?)", pos, cur.ID)
-	}
-	if v := c.Query("entity"); v != "" {
-		if v != entityTicket {
-			return errField("entity", "must be ticket")
-		}
-		q = q.Where("entity = ?", v)
-	}
-	if v := c.Query("enabled"); v != "" {
-		b, err := parseBool("enabled", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("enabled = ?", b)
-	}
-	if v := c.Query("fieldKey"); v != "" {
-		q = q.Where("fields @> ?::jsonb", fmt.Sprintf(`[{"key":%q}]`, v))
-	}
-	var rows []schema.DisplayRule
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		rows[i].Fields = orEmptyOf(rows[i].Fields)
-	}
-	return c.JSON(makePage(rows, limit, func(r schema.DisplayRule) cursor {
-		return cursor{Value: itoa(r.Position), ID: r.ID}
-	}))
+	return s.displayRules().list(c, s.db, configList[schema.DisplayRule]{
+		position: func(r *schema.DisplayRule) int { return r.Position },
+		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+			if v := c.Query("entity"); v != "" {
+				if v != entityTicket {
+					return nil, errField("entity", "must be ticket")
+				}
+				q = q.Where("entity = ?", v)
+			}
+			q, err := boolFilter("enabled", "enabled")(c, q)
+			if v := c.Query("fieldKey"); v != "" && err == nil {
+				q = q.Where("fields @> ?::jsonb", fmt.Sprintf(`[{"key":%q}]`, v))
+			}
+			return q, err
+		},
+	})
 }
 
 // --- the form configuration, cached
