@@ -5,28 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/gofiber/fiber/v2"
-
 	"github.com/uptrace/bun"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
-
-// deleteAudited deletes the row with this id and records who did, in one transaction; a row
-// deleted meanwhile by someone else is a 404.
-func (s *Server) deleteAudited(c *fiber.Ctx, model any, entity, id string, before any) error {
-	ctx := c.UserContext()
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewDelete().Model(model).Where("id = ?", id).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound("no %s with id %s", strings.ReplaceAll(entity, "_", " "), id)
-		}
-		return audit(ctx, tx, principal(c).Person.ID, entity, id, "delete", before, nil)
-	})
-}
 
 // audit records a configuration change: who did what to which record, before and after. It
 // cannot fail on content: before and after are recorded as storable JSON (auditable), so a

@@ -2,14 +2,12 @@ package api
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/switchboardhq/switchboard/internal/calendar"
 	"github.com/switchboardhq/switchboard/schema"
@@ -75,21 +73,22 @@ func (s *Server) saveCalendar(c *fiber.Ctx, cal, before *schema.Calendar, in cal
 	if fields := cal.Spec().Validate(); len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	err := s.db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(cal).On("CONFLICT (id) DO UPDATE").
-			Set("name = EXCLUDED.name, timezone = EXCLUDED.timezone, week = EXCLUDED.week, holidays = EXCLUDED.holidays, exceptions = EXCLUDED.exceptions, updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "calendar", cal.ID, action, before, cal)
-	})
-	if err != nil {
-		if e := toAPIError(err); e.Status == fiber.StatusConflict {
+	return writeConfig(c, s.db, calendars, cal, before, action, status)
+}
+
+var calendars = &configResource[schema.Calendar]{entity: "calendar", noun: "calendar",
+	columns:   []string{"name", "timezone", "week", "holidays", "exceptions", "updated_at"},
+	id:        func(cal *schema.Calendar) string { return cal.ID },
+	normalize: normalizeCalendar,
+	writeError: func(cal *schema.Calendar, err error) error {
+		switch {
+		case uniqueViolation(err):
 			return errConflict("a calendar named %q exists already", cal.Name)
+		case foreignKeyViolation(err):
+			return errCalendarInUse
 		}
 		return err
-	}
-	return c.Status(status).JSON(cal)
+	},
 }
 
 // normalizeCalendar makes absent lists empty, so the calendar always answers with an object
@@ -127,7 +126,7 @@ func (s *Server) deleteCalendar(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = calendars.remove(ctx, s.db, principal(c).Person.ID, before, func(ctx context.Context, tx bun.Tx) error {
 		var used bool
 		if err := tx.NewRaw("SELECT to_regclass('call_groups') IS NOT NULL").Scan(ctx, &used); err != nil {
 			return err
@@ -140,13 +139,9 @@ func (s *Server) deleteCalendar(c *fiber.Ctx) error {
 		if used {
 			return errCalendarInUse
 		}
-		if _, err := tx.NewDelete().Model((*schema.Calendar)(nil)).Where("id = ?", before.ID).Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "calendar", before.ID, "delete", before, nil)
+		return nil
 	})
-	var pgErr pgdriver.Error
-	if errors.As(err, &pgErr) && pgErr.Field('C') == "23503" {
+	if foreignKeyViolation(err) { // a constraint checked at commit
 		return errCalendarInUse
 	}
 	if err != nil {
@@ -156,32 +151,9 @@ func (s *Server) deleteCalendar(c *fiber.Ctx) error {
 }
 
 func (s *Server) loadCalendar(ctx context.Context, id string) (*schema.Calendar, error) {
-	cal, err := findOne[schema.Calendar](ctx, s.db, "id", id, "no calendar with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	normalizeCalendar(cal)
-	return cal, nil
+	return calendars.load(ctx, s.db, id)
 }
 
 func (s *Server) listCalendars(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.Calendar)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		q = q.Where("id > ?", cur.ID)
-	}
-	if v := c.Query("q"); v != "" {
-		q = q.Where("name ILIKE ?", "%"+escapeLike(v)+"%")
-	}
-	var rows []schema.Calendar
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		normalizeCalendar(&rows[i])
-	}
-	return c.JSON(makePage(rows, limit, func(cal schema.Calendar) cursor { return cursor{ID: cal.ID} }))
+	return calendars.list(c, s.db, configList[schema.Calendar]{filter: nameFilter})
 }

@@ -129,51 +129,32 @@ func (s *Server) saveCallGroup(c *fiber.Ctx, g *schema.CallGroup, before *schema
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(g).On("CONFLICT (id) DO UPDATE").
-			Set("queue_id = EXCLUDED.queue_id, name = EXCLUDED.name, calendar_id = EXCLUDED.calendar_id").
-			Set("members = EXCLUDED.members, is_active = EXCLUDED.is_active, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
-			return err
+	return writeConfig(c, s.db, callGroups, g, before, action, status)
+}
+
+var callGroups = &configResource[schema.CallGroup]{entity: "call_group", noun: "call group",
+	columns: []string{"queue_id", "name", "calendar_id", "members", "is_active", "updated_at"},
+	id:      func(g *schema.CallGroup) string { return g.ID },
+	writeError: func(g *schema.CallGroup, err error) error {
+		if uniqueViolation(err) {
+			return errConflict("queueId %d belongs to another call group", g.QueueID)
 		}
-		return audit(ctx, tx, principal(c).Person.ID, "call_group", g.ID, action, before, g)
-	})
-	if e := toAPIError(err); err != nil && e.Status == fiber.StatusConflict {
-		return errConflict("queueId %d belongs to another call group", g.QueueID)
-	} else if err != nil {
 		return err
-	}
-	return c.Status(status).JSON(g)
+	},
 }
 
 func (s *Server) loadCallGroup(ctx context.Context, id string) (*schema.CallGroup, error) {
-	return findOne[schema.CallGroup](ctx, s.db, "id", id, "no call group with id %s", id)
+	return callGroups.load(ctx, s.db, id)
 }
 
 func (s *Server) listCallGroups(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.CallGroup)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		q = q.Where("id > ?", cur.ID)
-	}
-	if v := c.Query("isActive"); v != "" {
-		b, err := parseBool("isActive", v)
-		if err != nil {
-			return err
+	return callGroups.list(c, s.db, configList[schema.CallGroup]{filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+		if v := c.Query("agentId"); v != "" {
+			q = q.Where("members @> ?::jsonb", `[{"agentId":`+quoteJSON(v)+`}]`)
 		}
-		q = q.Where("is_active = ?", b)
-	}
-	if v := c.Query("agentId"); v != "" {
-		q = q.Where("members @> ?::jsonb", `[{"agentId":`+quoteJSON(v)+`}]`)
-	}
-	if v := c.Query("queueId"); v != "" {
-		q = q.Where("queue_id::text = ?", v)
-	}
-	var rows []schema.CallGroup
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	return c.JSON(makePage(rows, limit, func(g schema.CallGroup) cursor { return cursor{ID: g.ID} }))
+		if v := c.Query("queueId"); v != "" {
+			q = q.Where("queue_id::text = ?", v)
+		}
+		return boolFilter("isActive", "is_active")(c, q)
+	}})
 }

@@ -37,6 +37,9 @@ func decode(c *fiber.Ctx, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errBadRequest("request body is empty; send a JSON object")
 	}
+	if m := exactKeys(body, reflect.TypeOf(v)); m != nil {
+		return errField(m.path, "%s", m.message())
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -18,7 +18,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -150,22 +149,33 @@ func (s *Server) saveCustomField(c *fiber.Ctx, f, before *schema.CustomField, in
 	if fields := checkCustomField(f, in.Options != nil); len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	err := s.db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(f).On("CONFLICT (id) DO UPDATE").
-			Set("label = EXCLUDED.label, type = EXCLUDED.type, options = EXCLUDED.options, is_active = EXCLUDED.is_active, position = EXCLUDED.position, updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
+	return writeConfig(c, s.db, s.customFields(), f, before, action, status)
+}
+
+// customFields and displayRules are resources whose writes reset this server's form cache.
+func (s *Server) customFields() *configResource[schema.CustomField] {
+	return &configResource[schema.CustomField]{entity: "custom_field", noun: "custom field",
+		columns:   []string{"label", "type", "options", "is_active", "position", "updated_at"},
+		id:        func(f *schema.CustomField) string { return f.ID },
+		normalize: func(f *schema.CustomField) { f.Options = orEmpty(f.Options) },
+		writeError: func(f *schema.CustomField, err error) error {
+			if uniqueViolation(err) {
+				return errConflict("a %s custom field with key %q exists already", f.Entity, f.Key)
+			}
 			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "custom_field", f.ID, action, before, f)
-	})
-	if err != nil {
-		if e := toAPIError(err); e.Status == fiber.StatusConflict {
-			return errConflict("a %s custom field with key %q exists already", f.Entity, f.Key)
-		}
-		return err
+		},
+		written: s.forms().invalidate,
 	}
-	s.forms().invalidate()
-	return c.Status(status).JSON(f)
+}
+
+func (s *Server) displayRules() *configResource[schema.DisplayRule] {
+	return &configResource[schema.DisplayRule]{entity: "display_rule", noun: "display rule",
+		columns:   []string{"name", "entity", "condition", "fields", "position", "enabled", "updated_at"},
+		id:        func(r *schema.DisplayRule) string { return r.ID },
+		version:   func(r *schema.DisplayRule) *int { return &r.Version },
+		normalize: func(r *schema.DisplayRule) { r.Fields = orEmptyOf(r.Fields) },
+		written:   s.forms().invalidate,
+	}
 }
 
 // checkCustomField names what is wrong with a definition. optionsSent is whether the request
@@ -201,12 +211,7 @@ func checkCustomField(f *schema.CustomField, optionsSent bool) map[string]string
 }
 
 func (s *Server) loadCustomField(ctx context.Context, id string) (*schema.CustomField, error) {
-	f, err := findOne[schema.CustomField](ctx, s.db, "id", id, "no custom field with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	f.Options = orEmpty(f.Options)
-	return f, nil
+	return s.customFields().load(ctx, s.db, id)
 }
 
 // positionCursor pages a list ordered by (position, id).
@@ -219,44 +224,22 @@ func positionCursor(cur *cursor) (int, error) {
 }
 
 func (s *Server) listCustomFields(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.CustomField)(nil)).OrderExpr("position ASC, id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		pos, err := positionCursor(cur)
-		if err != nil {
-			return err
-		}
-		q = q.Where("(position, id) > (?, ?)", pos, cur.ID)
-	}
-	if v := c.Query("entity"); v != "" {
-		if v != entityTicket && v != entityPerson {
-			return errField("entity", "must be ticket or person")
-		}
-		q = q.Where("entity = ?", v)
-	}
-	if v := c.Query("isActive"); v != "" {
-		b, err := parseBool("isActive", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("is_active = ?", b)
-	}
-	if v := c.Query("type"); v != "" {
-		q = q.Where("type IN (?)", bun.In(csv(v)))
-	}
-	var rows []schema.CustomField
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		rows[i].Options = orEmpty(rows[i].Options)
-	}
-	return c.JSON(makePage(rows, limit, func(f schema.CustomField) cursor {
-		return cursor{Value: itoa(f.Position), ID: f.ID}
-	}))
+	return s.customFields().list(c, s.db, configList[schema.CustomField]{
+		position: func(f *schema.CustomField) int { return f.Position },
+		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+			if v := c.Query("entity"); v != "" {
+				if v != entityTicket && v != entityPerson {
+					return nil, errField("entity", "must be ticket or person")
+				}
+				q = q.Where("entity = ?", v)
+			}
+			q, err := boolFilter("isActive", "is_active")(c, q)
+			if v := c.Query("type"); v != "" && err == nil {
+				q = q.Where("type IN (?)", bun.In(csv(v)))
+			}
+			return q, err
+		},
+	})
 }
 
 // --- display rules
@@ -310,7 +293,6 @@ func (s *Server) updateDisplayRule(c *fiber.Ctx) error {
 		return err
 	}
 	r := *before
-	r.Version++
 	r.UpdatedAt = time.Now().UTC()
 	return s.saveDisplayRule(c, &r, before, in, "update", fiber.StatusOK)
 }
@@ -352,19 +334,7 @@ func (s *Server) saveDisplayRule(c *fiber.Ctx, r, before *schema.DisplayRule, in
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(r).On("CONFLICT (id) DO UPDATE").
-			Set("name = EXCLUDED.name, entity = EXCLUDED.entity, condition = EXCLUDED.condition, fields = EXCLUDED.fields, position = EXCLUDED.position, enabled = EXCLUDED.enabled, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "display_rule", r.ID, action, before, r)
-	})
-	if err != nil {
-		return err
-	}
-	s.forms().invalidate()
-	return c.Status(status).JSON(r)
+	return writeConfig(c, s.db, s.displayRules(), r, before, action, status)
 }
 
 // checkRuleFields records in fields each rule field that does not name an active custom field of
@@ -402,65 +372,38 @@ func (s *Server) checkRuleFields(ctx context.Context, r *schema.DisplayRule, fie
 
 func (s *Server) deleteDisplayRule(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	before, err := s.loadDisplayRule(ctx, c.Params("id"))
+	rs := s.displayRules()
+	before, err := rs.load(ctx, s.db, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	if err := s.deleteAudited(c, (*schema.DisplayRule)(nil), "display_rule", before.ID, before); err != nil {
+	if err := rs.remove(ctx, s.db, principal(c).Person.ID, before, nil); err != nil {
 		return err
 	}
-	s.forms().invalidate()
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) loadDisplayRule(ctx context.Context, id string) (*schema.DisplayRule, error) {
-	r, err := findOne[schema.DisplayRule](ctx, s.db, "id", id, "no display rule with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	r.Fields = orEmptyOf(r.Fields)
-	return r, nil
+	return s.displayRules().load(ctx, s.db, id)
 }
 
 func (s *Server) listDisplayRules(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.DisplayRule)(nil)).OrderExpr("position ASC, id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		pos, err := positionCursor(cur)
-		if err != nil {
-			return err
-		}
-		q = q.Where("(position, id) > (?, ?)", pos, cur.ID)
-	}
-	if v := c.Query("entity"); v != "" {
-		if v != entityTicket {
-			return errField("entity", "must be ticket")
-		}
-		q = q.Where("entity = ?", v)
-	}
-	if v := c.Query("enabled"); v != "" {
-		b, err := parseBool("enabled", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("enabled = ?", b)
-	}
-	if v := c.Query("fieldKey"); v != "" {
-		q = q.Where("fields @> ?::jsonb", fmt.Sprintf(`[{"key":%q}]`, v))
-	}
-	var rows []schema.DisplayRule
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		rows[i].Fields = orEmptyOf(rows[i].Fields)
-	}
-	return c.JSON(makePage(rows, limit, func(r schema.DisplayRule) cursor {
-		return cursor{Value: itoa(r.Position), ID: r.ID}
-	}))
+	return s.displayRules().list(c, s.db, configList[schema.DisplayRule]{
+		position: func(r *schema.DisplayRule) int { return r.Position },
+		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+			if v := c.Query("entity"); v != "" {
+				if v != entityTicket {
+					return nil, errField("entity", "must be ticket")
+				}
+				q = q.Where("entity = ?", v)
+			}
+			q, err := boolFilter("enabled", "enabled")(c, q)
+			if v := c.Query("fieldKey"); v != "" && err == nil {
+				q = q.Where("fields @> ?::jsonb", fmt.Sprintf(`[{"key":%q}]`, v))
+			}
+			return q, err
+		},
+	})
 }
 
 // --- the form configuration, cached
@@ -469,31 +412,26 @@ func (s *Server) listDisplayRules(c *fiber.Ctx) error {
 // through this instance apply at once; changes made through another within this time.
 const formCacheTTL = 5 * time.Second
 
-// formConfig is what the ticket form is made of: the active ticket custom fields in position
-// order and the enabled ticket display rules, compiled, in position order.
-type formConfig struct {
-	defs  []schema.CustomField
-	byKey map[string]*schema.CustomField
-	rules []formRule
-}
-
-type formRule struct {
-	schema.DisplayRule
-	program *vm.Program
-}
-
-func newFormConfig(defs []schema.CustomField, rs []formRule) *formConfig {
-	cfg := &formConfig{defs: defs, rules: rs, byKey: make(map[string]*schema.CustomField, len(defs))}
-	for i := range cfg.defs {
-		cfg.defs[i].Options = orEmpty(cfg.defs[i].Options)
-		cfg.byKey[cfg.defs[i].Key] = &cfg.defs[i]
+// newForm is the form of the active ticket custom fields and the enabled display rules, both in
+// position order, the rules' conditions compiled.
+func newForm(defs []schema.CustomField, rs []schema.DisplayRule, programs []*vm.Program) *rules.Form {
+	fd := make([]rules.FieldDef, len(defs))
+	for i, d := range defs {
+		fd[i] = rules.FieldDef{Key: d.Key, Label: d.Label, Type: d.Type, Options: orEmpty(d.Options)}
 	}
-	return cfg
+	fr := make([]rules.FormRule, len(rs))
+	for i, r := range rs {
+		fr[i] = rules.FormRule{ID: r.ID, Program: programs[i], Fields: make([]rules.FieldRule, len(r.Fields))}
+		for j, f := range r.Fields {
+			fr[i].Fields[j] = rules.FieldRule{Key: f.Key, Visible: f.Visible, Required: f.Required, ReadOnly: f.ReadOnly}
+		}
+	}
+	return rules.NewForm(fd, fr)
 }
 
 type formCache struct {
 	mu       sync.Mutex
-	cfg      *formConfig
+	cfg      *rules.Form
 	loadedAt time.Time
 	gen      uint64 // rises on every invalidation, so a load that raced one is not kept
 	programs *rules.Cache
@@ -516,7 +454,7 @@ func (fc *formCache) invalidate() {
 }
 
 // formConfig returns the form configuration, read at most every formCacheTTL with one query.
-func (s *Server) formConfig(ctx context.Context) (*formConfig, error) {
+func (s *Server) formConfig(ctx context.Context) (*rules.Form, error) {
 	fc := s.forms()
 	fc.mu.Lock()
 	cfg, gen := fc.cfg, fc.gen
@@ -544,16 +482,17 @@ func (s *Server) formConfig(ctx context.Context) (*formConfig, error) {
 	if err := json.Unmarshal([]byte(rawRules), &drs); err != nil {
 		return nil, err
 	}
-	rs := make([]formRule, 0, len(drs))
+	rs := make([]schema.DisplayRule, 0, len(drs))
+	var programs []*vm.Program
 	for _, r := range drs {
 		p, err := fc.programs.Program(r.ID, r.Version, r.Condition)
 		if err != nil { // refused when saved; only a changed environment gets here
 			s.log.Warn("display rule condition does not compile; the rule is skipped", "rule", r.ID, "err", err)
 			continue
 		}
-		rs = append(rs, formRule{DisplayRule: r, program: p})
+		rs, programs = append(rs, r), append(programs, p)
 	}
-	cfg = newFormConfig(defs, rs)
+	cfg = newForm(defs, rs, programs)
 	fc.mu.Lock()
 	if fc.gen == gen {
 		fc.cfg, fc.loadedAt = cfg, time.Now()
@@ -564,42 +503,8 @@ func (s *Server) formConfig(ctx context.Context) (*formConfig, error) {
 
 // --- the layout
 
-// formField is one custom field as the form shows it.
-type formField struct {
-	Key      string   `json:"key"`
-	Label    string   `json:"label"`
-	Type     string   `json:"type"`
-	Options  []string `json:"options"`
-	Visible  bool     `json:"visible"`
-	Required bool     `json:"required"`
-	ReadOnly bool     `json:"readOnly"`
-}
-
 type formLayout struct {
-	Fields []formField `json:"fields"`
-}
-
-// layout is the form for a ticket: every active custom field visible, optional and editable,
-// then each matching rule, in order, setting the fields it names. A rule whose condition fails
-// at run time does not match.
-func (cfg *formConfig) layout(env rules.Env) []formField {
-	out := make([]formField, len(cfg.defs))
-	at := make(map[string]int, len(cfg.defs))
-	for i, d := range cfg.defs {
-		out[i] = formField{Key: d.Key, Label: d.Label, Type: d.Type, Options: d.Options, Visible: true}
-		at[d.Key] = i
-	}
-	for _, r := range cfg.rules {
-		if ok, err := rules.Eval(r.program, env); !ok || err != nil {
-			continue
-		}
-		for _, f := range r.Fields {
-			if i, ok := at[f.Key]; ok {
-				out[i].Visible, out[i].Required, out[i].ReadOnly = f.Visible, f.Required, f.ReadOnly
-			}
-		}
-	}
-	return out
+	Fields []rules.FormField `json:"fields"`
 }
 
 // formEnv is the environment display-rule conditions see for a ticket form.
@@ -608,8 +513,7 @@ func formEnv(p *Principal, t rules.Ticket) rules.Env {
 	if p.isCustomer() {
 		kind = "customer"
 	}
-	return rules.NewEnv(t, rules.Event{Name: "form", Payload: map[string]any{}}, nil,
-		rules.Actor{ID: p.Person.ID, Kind: kind}, time.Now().UTC())
+	return rules.FormEnv(t, rules.Actor{ID: p.Person.ID, Kind: kind}, time.Now().UTC())
 }
 
 // rulesTicket is a ticket as conditions see it; absent lists and maps are empty.
@@ -645,23 +549,6 @@ func createdTicket(nt *workflows.CreateTicket, now time.Time) schema.Ticket {
 		t.ActionCount = 1
 	}
 	return t
-}
-
-// mergeCustomFields is what the ticket workflow does with a patch's customFields: null removes
-// a key, anything else sets it.
-func mergeCustomFields(stored, patch map[string]any) map[string]any {
-	out := make(map[string]any, len(stored)+len(patch))
-	for k, v := range stored {
-		out[k] = v
-	}
-	for k, v := range patch {
-		if v == nil {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // --- evaluate
@@ -707,11 +594,11 @@ func (s *Server) evaluateTicketForm(c *fiber.Ctx) error {
 			return err
 		}
 		t = *stored
-		t.CustomFields = mergeCustomFields(t.CustomFields, d.CustomFields)
+		t.CustomFields = rules.MergeCustomFields(t.CustomFields, d.CustomFields)
 	} else {
 		now := time.Now().UTC()
 		t = schema.Ticket{Type: "public", Status: schema.BaseNew, BaseStatus: schema.BaseNew, Origin: schema.OriginAPI,
-			CreatedBy: p.Person.ID, CreatedAt: now, UpdatedAt: now, CustomFields: mergeCustomFields(nil, d.CustomFields)}
+			CreatedBy: p.Person.ID, CreatedAt: now, UpdatedAt: now, CustomFields: rules.MergeCustomFields(nil, d.CustomFields)}
 		if p.isCustomer() {
 			t.Origin, t.ClientIDs = schema.OriginWebCustomer, []string{p.Person.ID}
 		}
@@ -746,7 +633,7 @@ func (s *Server) evaluateTicketForm(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	fields := cfg.layout(formEnv(p, rulesTicket(&t)))
+	fields := cfg.Layout(formEnv(p, rulesTicket(&t)))
 	return c.JSON(formLayout{Fields: orEmptyOf(fields)})
 }
 
@@ -785,7 +672,7 @@ type formChange struct {
 func (s *Server) enforceForm(c *fiber.Ctx, ch formChange) error {
 	ctx := c.UserContext()
 	cfg, err := s.formConfig(ctx)
-	if err != nil || len(cfg.defs) == 0 {
+	if err != nil || cfg.Empty() {
 		return err
 	}
 	var t schema.Ticket
@@ -806,13 +693,13 @@ func (s *Server) enforceForm(c *fiber.Ctx, ch formChange) error {
 		if p.Tags != nil {
 			t.Tags = *p.Tags
 		}
-		t.CustomFields = mergeCustomFields(before, sent)
+		t.CustomFields = rules.MergeCustomFields(before, sent)
 		t.UpdatedAt = time.Now().UTC()
 	default:
 		return nil
 	}
-	layout := cfg.layout(formEnv(principal(c), rulesTicket(&t)))
-	fields, refs := checkForm(cfg, layout, ch.Create != nil, before, sent, t.CustomFields)
+	layout := cfg.Layout(formEnv(principal(c), rulesTicket(&t)))
+	fields, refs := cfg.Check(layout, ch.Create != nil, before, sent, t.CustomFields)
 	if err := s.checkFieldRefs(ctx, refs, fields); err != nil {
 		return err
 	}
@@ -822,132 +709,11 @@ func (s *Server) enforceForm(c *fiber.Ctx, ch formChange) error {
 	return nil
 }
 
-// fieldRef is a person or team id a custom field value names, to be checked for existence.
-type fieldRef struct {
-	field, typ, id string
-}
-
-// checkForm is enforceForm without the database: the invalid fields, and the person and team
-// ids the sent values name. before is the stored custom fields (nil on create), sent the
-// request's, after the ticket's once the change is applied.
-func checkForm(cfg *formConfig, layout []formField, create bool, before, sent, after map[string]any) (map[string]string, []fieldRef) {
-	fields := map[string]string{}
-	var refs []fieldRef
-	for _, f := range layout {
-		name := "customFields." + f.Key
-		v, isSent := sent[f.Key]
-		switch {
-		case isSent && v != nil && !f.Visible:
-			fields[name] = "is hidden on this ticket's form; do not send it"
-		case isSent && f.ReadOnly && (create && v != nil || !create && !reflect.DeepEqual(v, before[f.Key])):
-			fields[name] = "is read-only on this ticket's form"
-		case isSent && v != nil:
-			msg, ref := checkFieldValue(cfg.byKey[f.Key], v)
-			if msg != "" {
-				fields[name] = msg
-			} else if ref != "" {
-				refs = append(refs, fieldRef{field: name, typ: f.Type, id: ref})
-			}
-		}
-		if _, bad := fields[name]; !bad && f.Visible && f.Required && isEmptyValue(after[f.Key]) {
-			fields[name] = "is required on this ticket's form"
-		}
-	}
-	// A key that differs from a definition's only in case is almost surely a typo.
-	for k := range sent {
-		if _, ok := cfg.byKey[k]; ok {
-			continue
-		}
-		for _, d := range cfg.defs {
-			if strings.EqualFold(d.Key, k) {
-				fields["customFields."+k] = fmt.Sprintf("the custom field is named %q", d.Key)
-			}
-		}
-	}
-	return fields, refs
-}
-
-// isEmptyValue is whether a required field counts as unanswered: absent, null, a blank string or
-// an empty list. false and 0 are answers.
-func isEmptyValue(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return strings.TrimSpace(x) == ""
-	case []any:
-		return len(x) == 0
-	case []string:
-		return len(x) == 0
-	}
-	return false
-}
-
-// checkFieldValue says what is wrong with a value for its definition ("" when nothing), and, for
-// person and team fields, the id to look up.
-func checkFieldValue(d *schema.CustomField, v any) (msg, ref string) {
-	switch d.Type {
-	case schema.FieldText:
-		if _, ok := v.(string); !ok {
-			return "must be a string", ""
-		}
-	case schema.FieldNumber:
-		switch v.(type) {
-		case float64, float32, int, int64, json.Number:
-		default:
-			return "must be a number", ""
-		}
-	case schema.FieldBoolean:
-		if _, ok := v.(bool); !ok {
-			return "must be true or false", ""
-		}
-	case schema.FieldDate:
-		s, ok := v.(string)
-		if !ok || !isDate(s) {
-			return "must be a date (YYYY-MM-DD) or an RFC 3339 time", ""
-		}
-	case schema.FieldSingleSelect:
-		s, ok := v.(string)
-		if !ok || !slices.Contains(d.Options, s) {
-			return "must be one of: " + strings.Join(d.Options, ", "), ""
-		}
-	case schema.FieldMultiSelect:
-		list, ok := v.([]any)
-		if !ok {
-			return "must be an array of: " + strings.Join(d.Options, ", "), ""
-		}
-		for i, item := range list {
-			s, ok := item.(string)
-			switch {
-			case !ok || !slices.Contains(d.Options, s):
-				return fmt.Sprintf("item %d must be one of: %s", i, strings.Join(d.Options, ", ")), ""
-			case slices.IndexFunc(list[:i], func(o any) bool { return o == item }) >= 0:
-				return fmt.Sprintf("item %d (%q) is listed twice", i, s), ""
-			}
-		}
-	case schema.FieldPerson, schema.FieldTeam:
-		s, ok := v.(string)
-		if !ok || strings.TrimSpace(s) == "" {
-			return "must be the id of a " + d.Type, ""
-		}
-		return "", s
-	}
-	return "", ""
-}
-
-func isDate(s string) bool {
-	if _, err := time.Parse(time.DateOnly, s); err == nil {
-		return true
-	}
-	_, err := time.Parse(time.RFC3339, s)
-	return err == nil
-}
-
 // checkFieldRefs records in fields each person or team id that does not exist.
-func (s *Server) checkFieldRefs(ctx context.Context, refs []fieldRef, fields map[string]string) error {
+func (s *Server) checkFieldRefs(ctx context.Context, refs []rules.FieldRef, fields map[string]string) error {
 	ids := map[string][]string{}
 	for _, r := range refs {
-		ids[r.typ] = append(ids[r.typ], r.id)
+		ids[r.Type] = append(ids[r.Type], r.ID)
 	}
 	found := map[string][]string{}
 	for typ, list := range ids {
@@ -962,8 +728,8 @@ func (s *Server) checkFieldRefs(ctx context.Context, refs []fieldRef, fields map
 		found[typ] = got
 	}
 	for _, r := range refs {
-		if !slices.Contains(found[r.typ], r.id) {
-			fields[r.field] = fmt.Sprintf("no %s with id %s", r.typ, r.id)
+		if !slices.Contains(found[r.Type], r.ID) {
+			fields[r.Field] = fmt.Sprintf("no %s with id %s", r.Type, r.ID)
 		}
 	}
 	return nil

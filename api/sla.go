@@ -288,34 +288,33 @@ func (s *Server) createSLAPolicy(c *fiber.Ctx) error {
 	if err := s.checkSLAPolicy(ctx, &p, allSLAChecks); err != nil {
 		return err
 	}
-	actor := principal(c).Person.ID
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if p.IsDefault {
-			if err := lockSLADefault(ctx, tx); err != nil {
-				return err
-			}
-			if err := unsetOtherDefaults(ctx, tx, actor, &p); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.NewInsert().Model(&p).Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, actor, "sla_policy", p.ID, "create", nil, p)
-	})
-	if err != nil {
-		return slaWriteError(err, &p)
+	if err := slaPolicies.create(ctx, s.db, principal(c).Person.ID, &p, "create"); err != nil {
+		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(p)
 }
 
+var slaPolicies = &configResource[schema.SLAPolicy]{entity: "sla_policy", noun: "SLA policy",
+	columns:    []string{"name", "is_default", "rules", "pause_statuses", "warning_minutes", "updated_at"},
+	id:         func(p *schema.SLAPolicy) string { return p.ID },
+	version:    func(p *schema.SLAPolicy) *int { return &p.Version },
+	same:       func(a, b *schema.SLAPolicy) bool { return slaPolicyContent(a) == slaPolicyContent(b) },
+	normalize:  normalizeSLAPolicy,
+	writeError: func(p *schema.SLAPolicy, err error) error { return slaWriteError(err, p) },
+	// The default is one policy: making one the default makes the others ordinary, in order.
+	pre: func(ctx context.Context, tx bun.Tx, actor string, p, _ *schema.SLAPolicy) error {
+		if !p.IsDefault {
+			return nil
+		}
+		if err := lockSLADefault(ctx, tx); err != nil {
+			return err
+		}
+		return unsetOtherDefaults(ctx, tx, actor, p)
+	},
+}
+
 func (s *Server) loadSLAPolicy(ctx context.Context, id string) (*schema.SLAPolicy, error) {
-	p, err := findOne[schema.SLAPolicy](ctx, s.db, "id", id, "no SLA policy with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	normalizeSLAPolicy(p)
-	return p, nil
+	return slaPolicies.load(ctx, s.db, id)
 }
 
 func (s *Server) updateSLAPolicy(c *fiber.Ctx) error {
@@ -339,37 +338,12 @@ func (s *Server) updateSLAPolicy(c *fiber.Ctx) error {
 	if err := s.checkSLAPolicy(ctx, &p, slaChecksFor(&in)); err != nil {
 		return err
 	}
-	if slaPolicyContent(&p) == slaPolicyContent(before) {
-		return c.JSON(before) // nothing changed: same version
-	}
-	p.Version = before.Version + 1
 	p.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
-	actor := principal(c).Person.ID
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if p.IsDefault {
-			if err := lockSLADefault(ctx, tx); err != nil {
-				return err
-			}
-			if err := unsetOtherDefaults(ctx, tx, actor, &p); err != nil {
-				return err
-			}
-		}
-		// Optimistic: a concurrent edit between the read and this write is a 409, not lost.
-		res, err := tx.NewUpdate().Model(&p).
-			Column("name", "is_default", "rules", "pause_statuses", "warning_minutes", "version", "updated_at").
-			WherePK().Where("version = ?", before.Version).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errConflict("SLA policy %s changed while this edit was made; reload it and retry", p.ID)
-		}
-		return audit(ctx, tx, actor, "sla_policy", p.ID, "update", before, p)
-	})
+	out, err := slaPolicies.update(ctx, s.db, principal(c).Person.ID, &p, before, "update", nil)
 	if err != nil {
-		return slaWriteError(err, &p)
+		return err
 	}
-	return c.JSON(p)
+	return c.JSON(out)
 }
 
 // deleteSLAPolicy removes a policy. Tickets it was applied to keep their deadlines (and the
@@ -380,7 +354,7 @@ func (s *Server) deleteSLAPolicy(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deleteAudited(c, (*schema.SLAPolicy)(nil), "sla_policy", before.ID, before); err != nil {
+	if err := slaPolicies.remove(ctx, s.db, principal(c).Person.ID, before, nil); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -388,32 +362,9 @@ func (s *Server) deleteSLAPolicy(c *fiber.Ctx) error {
 
 // listSLAPolicies lists policies oldest first (ids are time-ordered); q filters by name.
 func (s *Server) listSLAPolicies(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.SLAPolicy)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		q = q.Where("id > ?", cur.ID)
-	}
-	if v := c.Query("q"); v != "" {
-		q = q.Where("name ILIKE ?", "%"+escapeLike(v)+"%")
-	}
-	if v := c.Query("isDefault"); v != "" {
-		b, err := parseBool("isDefault", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("is_default = ?", b)
-	}
-	var rows []schema.SLAPolicy
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		normalizeSLAPolicy(&rows[i])
-	}
-	return c.JSON(makePage(rows, limit, func(p schema.SLAPolicy) cursor { return cursor{ID: p.ID} }))
+	return slaPolicies.list(c, s.db, configList[schema.SLAPolicy]{filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+		return filters(c, q, nameFilter, boolFilter("isDefault", "is_default"))
+	}})
 }
 
 // --- a ticket's SLA

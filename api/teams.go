@@ -79,30 +79,35 @@ func (s *Server) saveTeam(c *fiber.Ctx, t *schema.Team, before *schema.Team, in 
 			return err
 		}
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(t).On("CONFLICT (id) DO UPDATE").
-			Set("name = EXCLUDED.name, is_active = EXCLUDED.is_active, updated_at = EXCLUDED.updated_at").Exec(ctx); err != nil {
-			return err
-		}
-		if in.MemberIDs != nil {
-			if _, err := tx.NewDelete().Model((*schema.TeamMember)(nil)).Where("team_id = ?", t.ID).Exec(ctx); err != nil {
-				return err
-			}
-			for _, m := range t.MemberIDs {
-				if _, err := tx.NewInsert().Model(&schema.TeamMember{TeamID: t.ID, PersonID: m}).Exec(ctx); err != nil {
-					return err
-				}
-			}
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "team", t.ID, action, before, t)
-	})
-	if err != nil {
-		if e := toAPIError(err); e.Status == fiber.StatusConflict {
+	return writeConfig(c, s.db, teams, t, before, action, status)
+}
+
+var teams = &configResource[schema.Team]{entity: "team", noun: "team",
+	columns: []string{"name", "is_active", "updated_at"},
+	id:      func(t *schema.Team) string { return t.ID },
+	writeError: func(t *schema.Team, err error) error {
+		if uniqueViolation(err) {
 			return errConflict("a team named %q exists already", t.Name)
 		}
 		return err
+	},
+	post: writeTeamMembers,
+}
+
+// writeTeamMembers replaces a team's members when they are new or changed.
+func writeTeamMembers(ctx context.Context, tx bun.Tx, _ string, t, before *schema.Team) error {
+	if before != nil && slices.Equal(t.MemberIDs, before.MemberIDs) {
+		return nil
 	}
-	return c.Status(status).JSON(t)
+	if _, err := tx.NewDelete().Model((*schema.TeamMember)(nil)).Where("team_id = ?", t.ID).Exec(ctx); err != nil {
+		return err
+	}
+	for _, m := range t.MemberIDs {
+		if _, err := tx.NewInsert().Model(&schema.TeamMember{TeamID: t.ID, PersonID: m}).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkAgents checks that every id is an active person with an agent profile.
@@ -145,52 +150,47 @@ func uniq(s []string) []string {
 }
 
 func (s *Server) loadTeam(ctx context.Context, id string) (*schema.Team, error) {
-	t, err := findOne[schema.Team](ctx, s.db, "id", id, "no team with id %s", id)
+	t, err := teams.load(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
-	t.MemberIDs = []string{}
-	err = s.db.NewSelect().Model((*schema.TeamMember)(nil)).Column("person_id").Where("team_id = ?", id).
-		Order("person_id").Scan(ctx, &t.MemberIDs)
-	return t, err
+	return t, s.teamMembers(ctx, []schema.Team{*t}, func(_ int, ids []string) { t.MemberIDs = ids })
+}
+
+// teamMembers reads the members of the teams in one query, each list in id order.
+func (s *Server) teamMembers(ctx context.Context, ts []schema.Team, set func(i int, ids []string)) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(ts))
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		at[t.ID], ids[i] = i, t.ID
+	}
+	var rows []schema.TeamMember
+	if err := s.db.NewSelect().Model(&rows).Where("team_id IN (?)", bun.In(ids)).Order("team_id", "person_id").Scan(ctx); err != nil {
+		return err
+	}
+	members := make([][]string, len(ts))
+	for _, m := range rows {
+		members[at[m.TeamID]] = append(members[at[m.TeamID]], m.PersonID)
+	}
+	for i := range ts {
+		set(i, orEmpty(members[i]))
+	}
+	return nil
 }
 
 func (s *Server) listTeams(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.Team)(nil)).
-		ColumnExpr("team.*").
-		ColumnExpr("COALESCE((SELECT array_agg(person_id ORDER BY person_id) FROM team_members m WHERE m.team_id = team.id), '{}') AS member_ids").
-		OrderExpr("id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		q = q.Where("id > ?", cur.ID)
-	}
-	if v := c.Query("isActive"); v != "" {
-		b, err := parseBool("isActive", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("is_active = ?", b)
-	}
-	if v := c.Query("memberId"); v != "" {
-		q = q.Where("EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = team.id AND m.person_id = ?)", v)
-	}
-	if v := c.Query("q"); v != "" {
-		q = q.Where("name ILIKE ?", "%"+escapeLike(v)+"%")
-	}
-	var rows []struct {
-		schema.Team
-		Members []string `bun:"member_ids,array"`
-	}
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	teams := make([]schema.Team, len(rows))
-	for i, r := range rows {
-		teams[i] = r.Team
-		teams[i].MemberIDs = orEmpty(r.Members)
-	}
-	return c.JSON(makePage(teams, limit, func(t schema.Team) cursor { return cursor{ID: t.ID} }))
+	return teams.list(c, s.db, configList[schema.Team]{
+		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+			if v := c.Query("memberId"); v != "" {
+				q = q.Where("EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = team.id AND m.person_id = ?)", v)
+			}
+			return filters(c, q, boolFilter("isActive", "is_active"), nameFilter)
+		},
+		expand: func(ctx context.Context, rows []schema.Team) error {
+			return s.teamMembers(ctx, rows, func(i int, ids []string) { rows[i].MemberIDs = ids })
+		},
+	})
 }

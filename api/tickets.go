@@ -389,7 +389,7 @@ func (s *Server) customerCustomFields(ctx context.Context, sent map[string]any, 
 		return err
 	}
 	for key := range sent {
-		if _, ok := cfg.byKey[key]; !ok {
+		if !cfg.Defines(key) {
 			fields["customFields."+key] = "customers can set only the custom fields defined for the ticket form"
 		}
 	}

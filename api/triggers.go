@@ -113,7 +113,7 @@ func (in *triggerInput) apply(tr *schema.Trigger, actions []rules.Action, timer 
 // columns are the columns an update writes: the ones given, so that disabling a trigger whose
 // other content no longer validates (or no longer writes) touches only enabled.
 func (in *triggerInput) columns() []string {
-	cols := []string{"version", "updated_at"}
+	cols := []string{"updated_at"}
 	for _, c := range []struct {
 		name  string
 		given bool
@@ -154,8 +154,12 @@ func decodeActions(raw *[]json.RawMessage) ([]rules.Action, error) {
 	return out, nil
 }
 
-// strictJSON decodes one JSON value, refusing unknown fields.
+// strictJSON decodes one JSON value, refusing unknown fields and keys that match a field only
+// without regard to case.
 func strictJSON(raw []byte, v any) error {
+	if m := exactKeys(raw, reflect.TypeOf(v)); m != nil {
+		return m
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
@@ -165,7 +169,10 @@ func strictJSON(raw []byte, v any) error {
 // The name is empty when the value as a whole is wrong.
 func jsonFieldError(err error) (field, msg string) {
 	var typeErr *json.UnmarshalTypeError
+	var keyErr *keyMismatch
 	switch {
+	case errors.As(err, &keyErr):
+		return keyErr.path, keyErr.message()
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
 			return "", fmt.Sprintf("must be %s, got %s", jsonTypeName(typeErr.Type), typeErr.Value)
@@ -411,25 +418,21 @@ func (s *Server) createTrigger(c *fiber.Ctx) error {
 	if err := s.checkTrigger(ctx, &tr, allTriggerChecks); err != nil {
 		return err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&tr).Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "trigger", tr.ID, "create", nil, tr)
-	})
-	if err != nil {
+	if err := triggers.create(ctx, s.db, principal(c).Person.ID, &tr, "create"); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(tr)
 }
 
+var triggers = &configResource[schema.Trigger]{entity: "trigger", noun: "trigger",
+	id:        func(tr *schema.Trigger) string { return tr.ID },
+	version:   func(tr *schema.Trigger) *int { return &tr.Version },
+	same:      func(a, b *schema.Trigger) bool { return triggerContent(a) == triggerContent(b) },
+	normalize: normalizeTrigger,
+}
+
 func (s *Server) loadTrigger(ctx context.Context, id string) (*schema.Trigger, error) {
-	tr, err := findOne[schema.Trigger](ctx, s.db, "id", id, "no trigger with id %s", id)
-	if err != nil {
-		return nil, err
-	}
-	normalizeTrigger(tr)
-	return tr, nil
+	return triggers.load(ctx, s.db, id)
 }
 
 func normalizeTrigger(tr *schema.Trigger) {
@@ -460,26 +463,14 @@ func (s *Server) updateTrigger(c *fiber.Ctx) error {
 	if err := s.checkTrigger(ctx, &tr, checksFor(&in)); err != nil {
 		return err
 	}
-	if triggerContent(&tr) == triggerContent(before) {
-		return c.JSON(before) // nothing changed: same version
-	}
-	tr.Version = before.Version + 1
 	tr.UpdatedAt = time.Now().UTC()
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// Optimistic: a concurrent edit between the read and this write is a 409, not lost.
-		res, err := tx.NewUpdate().Model(&tr).Column(in.columns()...).WherePK().Where("version = ?", before.Version).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errConflict("trigger %s changed while this edit was made; reload it and retry", tr.ID)
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "trigger", tr.ID, "update", before, tr)
-	})
+	// Only the columns given, so that disabling a trigger whose other content no longer
+	// validates (or no longer writes) touches only enabled.
+	out, err := triggers.update(ctx, s.db, principal(c).Person.ID, &tr, before, "update", in.columns())
 	if err != nil {
 		return err
 	}
-	return c.JSON(tr)
+	return c.JSON(out)
 }
 
 func (s *Server) deleteTrigger(c *fiber.Ctx) error {
@@ -488,7 +479,7 @@ func (s *Server) deleteTrigger(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.deleteAudited(c, (*schema.Trigger)(nil), "trigger", before.ID, before); err != nil {
+	if err := triggers.remove(ctx, s.db, principal(c).Person.ID, before, nil); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -497,41 +488,22 @@ func (s *Server) deleteTrigger(c *fiber.Ctx) error {
 // listTriggers lists triggers in evaluation order (position, then id); filters enabled and
 // event.
 func (s *Server) listTriggers(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.Trigger)(nil)).OrderExpr("position ASC, id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		pos, err := strconv.Atoi(cur.Value)
-		if err != nil {
-			return errField("cursor", "is not a cursor this API issued; use next_cursor from the previous page")
-		}
-		q = q.Where("(position, id) > (?, ?)", pos, cur.ID)
-	}
-	if v := c.Query("enabled"); v != "" {
-		b, err := parseBool("enabled", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("enabled = ?", b)
-	}
-	if v := c.Query("event"); v != "" {
-		if !slices.Contains(rules.Events, v) {
-			return errField("event", "must be one of: %s", strings.Join(rules.Events, ", "))
-		}
-		q = q.Where("? = ANY(events)", v)
-	}
-	var rows []schema.Trigger
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	for i := range rows {
-		normalizeTrigger(&rows[i])
-	}
-	return c.JSON(makePage(rows, limit, func(t schema.Trigger) cursor {
-		return cursor{Value: strconv.Itoa(t.Position), ID: t.ID}
-	}))
+	return triggers.list(c, s.db, configList[schema.Trigger]{
+		position: func(tr *schema.Trigger) int { return tr.Position },
+		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+			q, err := boolFilter("enabled", "enabled")(c, q)
+			if err != nil {
+				return nil, err
+			}
+			if v := c.Query("event"); v != "" {
+				if !slices.Contains(rules.Events, v) {
+					return nil, errField("event", "must be one of: %s", strings.Join(rules.Events, ", "))
+				}
+				q = q.Where("? = ANY(events)", v)
+			}
+			return q, nil
+		},
+	})
 }
 
 // cloneTrigger copies a trigger as "<name> (copy)", disabled, right after the original.

@@ -128,15 +128,7 @@ func (s *Server) saveWebhook(c *fiber.Ctx, h, before *schema.Webhook, in webhook
 		}
 	}
 	set(&h.IsActive, in.IsActive)
-	err := s.db.RunInTx(c.UserContext(), nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(h).On("CONFLICT (id) DO UPDATE").
-			Set("name = EXCLUDED.name, url = EXCLUDED.url, secret = EXCLUDED.secret, is_active = EXCLUDED.is_active, updated_at = EXCLUDED.updated_at").
-			Exec(ctx); err != nil {
-			return err
-		}
-		return audit(ctx, tx, principal(c).Person.ID, "webhook", h.ID, action, before, h)
-	})
-	if err != nil {
+	if _, err := saveConfig(c, s.db, webhooks, h, before, action); err != nil {
 		return err
 	}
 	v := webhookView{Webhook: *h}
@@ -147,8 +139,13 @@ func (s *Server) saveWebhook(c *fiber.Ctx, h, before *schema.Webhook, in webhook
 	return c.Status(status).JSON(v)
 }
 
+var webhooks = &configResource[schema.Webhook]{entity: "webhook", noun: "webhook",
+	columns: []string{"name", "url", "secret", "is_active", "updated_at"},
+	id:      func(h *schema.Webhook) string { return h.ID },
+}
+
 func (s *Server) loadWebhook(ctx context.Context, id string) (*schema.Webhook, error) {
-	return findOne[schema.Webhook](ctx, s.db, "id", id, "no webhook with id %s", id)
+	return webhooks.load(ctx, s.db, id)
 }
 
 func (s *Server) getWebhook(c *fiber.Ctx) error {
@@ -161,33 +158,9 @@ func (s *Server) getWebhook(c *fiber.Ctx) error {
 
 // listWebhooks lists webhooks by id: isActive, q (name contains), limit, cursor.
 func (s *Server) listWebhooks(c *fiber.Ctx) error {
-	limit, cur, err := pageParams(c)
-	if err != nil {
-		return err
-	}
-	q := s.db.NewSelect().Model((*schema.Webhook)(nil)).OrderExpr("id ASC").Limit(int64(limit + 1))
-	if cur != nil {
-		q = q.Where("id > ?", cur.ID)
-	}
-	if v := c.Query("isActive"); v != "" {
-		b, err := parseBool("isActive", v)
-		if err != nil {
-			return err
-		}
-		q = q.Where("is_active = ?", b)
-	}
-	if v := c.Query("q"); v != "" {
-		q = q.Where("name ILIKE ?", "%"+escapeLike(v)+"%")
-	}
-	var rows []schema.Webhook
-	if err := q.Scan(c.UserContext(), &rows); err != nil {
-		return err
-	}
-	views := make([]webhookView, len(rows))
-	for i, h := range rows {
-		views[i] = webhookView{Webhook: h}
-	}
-	return c.JSON(makePage(views, limit, func(v webhookView) cursor { return cursor{ID: v.ID} }))
+	return webhooks.list(c, s.db, configList[schema.Webhook]{filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+		return filters(c, q, boolFilter("isActive", "is_active"), nameFilter)
+	}})
 }
 
 // deliveryView is a delivery with its attempts and its workflow.
