@@ -26,6 +26,8 @@ type ConfigCache struct {
 	snap *configSnapshot
 	// loading is the load in flight for gen, which concurrent misses wait for.
 	loading *configLoad
+	// read reads the configuration (loadConfig; tests count calls).
+	read func(context.Context, bun.IDB, uint64) (*configSnapshot, error)
 }
 
 type configLoad struct {
@@ -52,7 +54,7 @@ type compiledCalendar struct {
 }
 
 // NewConfigCache returns a cache that is not live yet.
-func NewConfigCache() *ConfigCache { return &ConfigCache{} }
+func NewConfigCache() *ConfigCache { return &ConfigCache{read: loadConfig} }
 
 // Invalidate drops the cached configuration: the next evaluation reads it again.
 func (c *ConfigCache) Invalidate() {
@@ -91,7 +93,7 @@ func (c *ConfigCache) get(ctx context.Context, db bun.IDB) (*configSnapshot, err
 	c.mu.Lock()
 	if !c.live {
 		c.mu.Unlock()
-		return loadConfig(ctx, db, 0)
+		return c.read(ctx, db, 0)
 	}
 	if c.snap != nil && c.snap.gen == c.gen {
 		s := c.snap
@@ -118,7 +120,7 @@ func (c *ConfigCache) get(ctx context.Context, db bun.IDB) (*configSnapshot, err
 func (c *ConfigCache) load(db bun.IDB, l *configLoad) {
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
-	l.snap, l.err = loadConfig(ctx, db, l.gen)
+	l.snap, l.err = c.read(ctx, db, l.gen)
 	c.mu.Lock()
 	if l.err == nil && c.live && c.gen == l.gen {
 		c.snap = l.snap
