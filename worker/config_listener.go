@@ -218,7 +218,7 @@ func dispatchConfigChanges(ctx context.Context, db *bun.DB, tc client.Client, qu
 		last := changes[len(changes)-1].ID
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		_, err = tc.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflows.ConfigRolloutWorkflowID(last), TaskQueue: queue,
+		_, err = tc.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflows.ConfigRolloutWorkflowID(queue, last), TaskQueue: queue,
 			WorkflowExecutionErrorWhenAlreadyStarted: true, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute}},
 			workflows.ConfigRolloutWorkflowType, workflows.ConfigRolloutInput{Change: workflows.ConfigChanged{ChangeID: last, Reason: workflows.ConfigReason(changes)}})

@@ -25,10 +25,11 @@ const (
 	EventConfigChanged = "config.changed"
 )
 
-// ConfigRolloutWorkflowID is config-rollout/<last change id>: a second worker starting the
-// same batch is refused by Temporal.
-func ConfigRolloutWorkflowID(lastChange int64) string {
-	return fmt.Sprintf("config-rollout/%d", lastChange)
+// ConfigRolloutWorkflowID is config-rollout/<task queue>/<last change id>: a second worker
+// starting the same batch is refused by Temporal. Change ids count per database, so the task
+// queue (one per deployment) keeps deployments that share a namespace apart.
+func ConfigRolloutWorkflowID(taskQueue string, lastChange int64) string {
+	return fmt.Sprintf("config-rollout/%s/%d", taskQueue, lastChange)
 }
 
 // ConfigChange is one recorded edit (a config_changes row).
