@@ -27,6 +27,10 @@ type Activities struct {
 	// (SWITCHBOARD_WEBHOOK_ALLOW_CIDRS), request timeout, first retry. Zero: the defaults.
 	Webhooks webhook.Options
 
+	// Config caches the configuration trigger evaluation reads; nil reads it for every event.
+	// The worker's listener keeps it current (worker.New sets one up).
+	Config *ConfigCache
+
 	rulesOnce sync.Once
 	ruleCache *rules.Cache
 }

@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -15,14 +14,10 @@ import (
 // not the default, the one whose resolution deadline (counted from the ticket's opening) comes
 // first, then the one whose response deadline does; the default policy's rules only when no
 // other policy claims the ticket. It returns nil when nothing applies.
-func (a *Activities) chooseSLA(ctx context.Context, t schema.Ticket, env rules.Env) (*workflows.SLAChoice, error) {
-	var policies []schema.SLAPolicy
-	if err := a.DB.NewSelect().Model(&policies).OrderExpr("is_default, name, id").Scan(ctx); err != nil {
-		return nil, err
-	}
+func (a *Activities) chooseSLA(cfg *configSnapshot, t schema.Ticket, env rules.Env) *workflows.SLAChoice {
 	var best *workflows.SLAChoice
 	var bestDue [2]time.Time
-	for _, p := range policies {
+	for _, p := range cfg.policies {
 		if p.IsDefault && best != nil {
 			break // another policy claims the ticket
 		}
@@ -38,7 +33,7 @@ func (a *Activities) chooseSLA(ctx context.Context, t schema.Ticket, env rules.E
 				ResolutionMinutes: r.ResolutionMinutes, WarningMinutes: p.WarningMinutes, PauseStatuses: p.PauseStatuses}
 			cal := calendar.Always()
 			if r.Hours == schema.HoursBusiness && r.CalendarID != nil {
-				loaded, err := schema.LoadCalendar(ctx, a.DB, *r.CalendarID)
+				loaded, err := cfg.calendar(*r.CalendarID)
 				if err != nil {
 					continue // its calendar is gone: the rule cannot count business hours
 				}
@@ -51,7 +46,7 @@ func (a *Activities) chooseSLA(ctx context.Context, t schema.Ticket, env rules.E
 			}
 		}
 	}
-	return best, nil
+	return best
 }
 
 // deadline is when minutes business minutes have passed; no target sorts last.

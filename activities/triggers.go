@@ -27,16 +27,13 @@ var actorKinds = map[string]string{schema.RoleAdmin: "agent", schema.RoleAgent: 
 // and the stop is recorded. Every firing, and every refused action, is recorded once in
 // trigger_executions (a retry writes nothing new). Notifications are written here, once.
 func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.EvaluateInput) (workflows.EvaluateResult, error) {
-	var all []schema.Trigger
-	err := a.DB.NewSelect().Model(&all).Where("enabled").
-		Where("(? = ANY(events) OR (timer IS NOT NULL AND ? = ANY(events)))", in.Event.Name, rules.EventTime).
-		OrderExpr("position, id").Scan(ctx)
+	cfg, err := a.Config.get(ctx, a.DB)
 	if err != nil {
 		return workflows.EvaluateResult{}, err
 	}
 	var res workflows.EvaluateResult
 	var triggers []schema.Trigger
-	for _, tr := range all {
+	for _, tr := range cfg.triggers {
 		if tr.Timer != nil && slices.Contains(tr.Events, rules.EventTime) {
 			if after, err := tr.Timer.Duration(); err == nil {
 				res.Timers = append(res.Timers, workflows.TimerSpec{TriggerID: tr.ID, Version: tr.Version, After: after, From: tr.Timer.From})
@@ -54,11 +51,9 @@ func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.Evaluate
 	env := rules.NewEnv(t, rules.Event{Name: in.Event.Name, Payload: payload}, in.Event.Changes,
 		rules.Actor{ID: in.Event.Actor.ID, Kind: actorKinds[in.Event.Actor.Role]}, in.Now).
 		WithCalendars(func(id string) (interface{ IsOpen(time.Time) bool }, error) {
-			return schema.LoadCalendar(ctx, a.DB, id)
+			return cfg.calendar(id)
 		})
-	if res.SLA, err = a.chooseSLA(ctx, in.Ticket, env); err != nil {
-		return res, err
-	}
+	res.SLA = a.chooseSLA(cfg, in.Ticket, env)
 	for _, tr := range triggers {
 		if slices.Contains(in.Event.Chain, tr.ID) {
 			continue // its own chain caused this change: firing again would loop

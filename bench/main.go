@@ -201,6 +201,11 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 			return err
 		}
 	}
+	if only == "" || only == "config-rollout" {
+		if err := benchConfigRollout(ctx, db, tc, hc, root, token, rolloutN()); err != nil {
+			return err
+		}
+	}
 	if only == "" || only == "received-call" {
 		if err := benchReceivedCall(ctx, db, hc, root, token, calls, callTime); err != nil {
 			return err

@@ -34,10 +34,18 @@ func (o Options) WithTaskQueue(q string) Options {
 }
 
 // New builds a worker with every workflow and activity registered.
+// With a database it also runs the configuration listener (see configListener), which keeps
+// acts.Config (set up here when nil) current and rolls configuration edits out to open tickets.
 func New(c client.Client, acts *activities.Activities, o Options) worker.Worker {
 	w := worker.New(c, o.TaskQueue, o.sdkOptions())
 	Register(w, acts)
-	return w
+	if acts.DB == nil {
+		return w
+	}
+	if acts.Config == nil {
+		acts.Config = activities.NewConfigCache()
+	}
+	return &configWorker{Worker: w, l: newConfigListener(acts.DB, c, o.TaskQueue, acts.Config)}
 }
 
 // sdkOptions are the SDK's worker options. A workflow task that panics (or meets
@@ -62,5 +70,6 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.PhoneCall, workflow.RegisterOptions{Name: workflows.CallWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.ConfigRollout, workflow.RegisterOptions{Name: workflows.ConfigRolloutWorkflowType})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

@@ -51,6 +51,7 @@ func by(a Actor) cause { return cause{actor: a} }
 
 func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 	w.mu = workflow.NewMutex(ctx)
+	w.listenConfigChanged(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (TicketState, error) { return w.st, nil }); err != nil {
 		return err
 	}

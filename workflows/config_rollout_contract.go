@@ -1,0 +1,100 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Configuration rollout: an edit of configuration that open tickets hold (an SLA policy, a
+// calendar, a trigger's time condition) is fanned out to every open ticket as a ConfigChanged
+// signal, by one ConfigRollout workflow per batch of recorded changes (config_changes).
+const (
+	ConfigRolloutWorkflowType = "ConfigRollout"
+
+	// SignalConfigChanged tells a ticket that configuration it depends on was edited: it
+	// re-evaluates its SLA choice and time conditions as a change would, without counting as an
+	// update of the ticket.
+	SignalConfigChanged = "ConfigChanged"
+
+	// ActivitySignalOpenTickets is Activities.SignalOpenTickets: one page of the fan-out.
+	ActivitySignalOpenTickets = "SignalOpenTickets"
+
+	// EventConfigChanged is the event a ConfigChanged signal queues for the evaluation. No
+	// trigger can listen to it (it is not in rules.Events): it only refreshes what the ticket
+	// holds from configuration.
+	EventConfigChanged = "config.changed"
+)
+
+// ConfigRolloutWorkflowID is config-rollout/<task queue>/<last change id>: a second worker
+// starting the same batch is refused by Temporal. Change ids count per database, so the task
+// queue (one per deployment) keeps deployments that share a namespace apart.
+func ConfigRolloutWorkflowID(taskQueue string, lastChange int64) string {
+	return fmt.Sprintf("config-rollout/%s/%d", taskQueue, lastChange)
+}
+
+// ConfigChange is one recorded edit (a config_changes row).
+type ConfigChange struct {
+	ID       int64
+	Entity   string // sla_policies, calendars or triggers
+	EntityID string
+	Op       string // INSERT, UPDATE or DELETE
+}
+
+// ConfigChanged is the signal's payload: the batch and why.
+type ConfigChanged struct {
+	ChangeID int64 // the batch's last change
+	Reason   string
+}
+
+// ConfigReason says in words what a batch of changes edited.
+func ConfigReason(changes []ConfigChange) string {
+	names := map[string]string{"sla_policies": "SLA policy", "calendars": "calendar", "triggers": "trigger"}
+	var parts []string
+	for i, c := range changes {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(changes)-i))
+			break
+		}
+		what := names[c.Entity]
+		if what == "" {
+			what = c.Entity
+		}
+		verb := map[string]string{"INSERT": "created", "UPDATE": "edited", "DELETE": "deleted"}[c.Op]
+		parts = append(parts, fmt.Sprintf("%s %s %s", what, c.EntityID, verb))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ConfigRolloutInput is a rollout, and (after continue-as-new) how far it got.
+type ConfigRolloutInput struct {
+	Change ConfigChanged
+	// After is the last ticket id signalled; the next page starts above it.
+	After int64
+	// PageSize is how many tickets one activity signals (0: DefaultRolloutPage).
+	PageSize int
+	// Signalled counts the tickets signalled so far.
+	Signalled int
+}
+
+// DefaultRolloutPage is the tickets per fan-out activity.
+const DefaultRolloutPage = 1000
+
+// RolloutPageInput asks for one page: the open tickets with an id above After.
+type RolloutPageInput struct {
+	Change ConfigChanged
+	After  int64
+	Limit  int
+}
+
+// RolloutPage is what a page did: the last ticket id it covered, how many it signalled, and
+// whether it was the last page.
+type RolloutPage struct {
+	Last      int64
+	Signalled int
+	Done      bool
+}
+
+// ConfigRolloutResult is the whole rollout.
+type ConfigRolloutResult struct {
+	Signalled int
+}
