@@ -103,7 +103,7 @@ wait_for() {
   done
 }
 
-pg_env() { SWITCHBOARD_PRIVATE_PG_DIR="$PG_DIR" SWITCHBOARD_PRIVATE_PG_PORT="$PG_PORT" "$@"; }
+pg_env() { env SWITCHBOARD_PRIVATE_PG_DIR="$PG_DIR" SWITCHBOARD_PRIVATE_PG_PORT="$PG_PORT" "$@"; }
 
 start_postgres() {
   pg_env SWITCHBOARD_DATABASE_URL="$(pg_url)" bash scripts/postgres.sh ensure >/dev/null
@@ -153,10 +153,10 @@ setup_temporal_schema() {
     kind=temporal
     [[ "$db" == *visibility ]] && kind=visibility
     local sql=(bin/temporal-sql-tool --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u postgres --db "$db")
-    "${sql[@]}" drop -f >/dev/null 2>&1 || true
-    "${sql[@]}" create >/dev/null
-    "${sql[@]}" setup-schema -v 0.0 >/dev/null
-    "${sql[@]}" update-schema -d "$schema/$kind/versioned" >/dev/null
+    "${sql[@]}" drop -f >>"$STATE/schema.log" 2>&1 || true
+    "${sql[@]}" create >>"$STATE/schema.log" 2>&1
+    "${sql[@]}" setup-schema -v 0.0 >>"$STATE/schema.log" 2>&1
+    "${sql[@]}" update-schema -d "$schema/$kind/versioned" >>"$STATE/schema.log" 2>&1
   done
 }
 
@@ -247,7 +247,7 @@ EOF
 psql_exec() {
   local psql
   psql="$(command -v psql || ls -1d /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)"
-  "$psql" -q -v ON_ERROR_STOP=1 "$(pg_url)" -c "$1" >/dev/null
+  PGOPTIONS=--client-min-messages=warning "$psql" -q -v ON_ERROR_STOP=1 "$(pg_url)" -c "$1" >/dev/null
 }
 
 cmd_down() {
