@@ -44,20 +44,24 @@ built_version() {
 }
 
 # build PKG NAME: go install PKG@version as bin/NAME, unless bin/NAME is that version already.
+# Builds are kept in the user's cache too, so a fresh clone (CI) copies instead of rebuilding.
 build() {
   local pkg="$1" name="$2" out="$ROOT/bin/$2"
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/switchboard/temporal-$TEMPORAL_SERVER_VERSION/$name"
   if [[ "$(built_version "$out")" == "$TEMPORAL_SERVER_VERSION" ]]; then
     return 0
   fi
-  log "building $name from $pkg@$TEMPORAL_SERVER_VERSION (several minutes the first time)"
-  local tmp
-  tmp="$(mktemp -d)"
-  # GOFLAGS from the caller must not leak into this module-less install; CGO is not needed
-  # (the server's SQLite driver is pure Go).
-  (cd "$tmp" && GOFLAGS="" CGO_ENABLED=0 GOBIN="$tmp" go install "$pkg@$TEMPORAL_SERVER_VERSION")
-  mkdir -p "$ROOT/bin"
-  mv "$tmp/$(basename "$pkg")" "$out"
-  rm -rf "$tmp"
+  mkdir -p "$ROOT/bin" "$(dirname "$cache")"
+  if [[ "$(built_version "$cache")" != "$TEMPORAL_SERVER_VERSION" ]]; then
+    log "building $name from $pkg@$TEMPORAL_SERVER_VERSION (several minutes the first time)"
+    local tmp
+    tmp="$(mktemp -d)"
+    # GOFLAGS from the caller must not leak into this module-less install.
+    (cd "$tmp" && GOFLAGS="" GOBIN="$tmp" go install "$pkg@$TEMPORAL_SERVER_VERSION")
+    mv "$tmp/$(basename "$pkg")" "$cache"
+    rm -rf "$tmp"
+  fi
+  cp "$cache" "$out"
 }
 
 cmd_install() {
@@ -146,18 +150,19 @@ start_temporal() {
     --address "127.0.0.1:$FRONTEND_PORT" --disable-config-env --disable-config-file
 }
 
+# setup_temporal_schema: fresh databases, then the same setup docker-compose.yml runs.
 setup_temporal_schema() {
-  local schema db kind
-  schema="$(schema_dir)"
+  local db
+  temporal_vars
   for db in temporal_cluster temporal_cluster_visibility; do
-    kind=temporal
-    [[ "$db" == *visibility ]] && kind=visibility
-    local sql=(bin/temporal-sql-tool --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u postgres --db "$db")
-    "${sql[@]}" drop -f >>"$STATE/schema.log" 2>&1 || true
-    "${sql[@]}" create >>"$STATE/schema.log" 2>&1
-    "${sql[@]}" setup-schema -v 0.0 >>"$STATE/schema.log" 2>&1
-    "${sql[@]}" update-schema -d "$schema/$kind/versioned" >>"$STATE/schema.log" 2>&1
+    bin/temporal-sql-tool --plugin postgres12 --ep 127.0.0.1 -p "$PG_PORT" -u postgres --db "$db" drop -f \
+      >>"$STATE/schema.log" 2>&1 || true
   done
+  env "${TEMPORAL_VARS[@]}" TEMPORAL_SQL_TOOL="$ROOT/bin/temporal-sql-tool" TEMPORAL_SCHEMA_DIR="$(schema_dir)" \
+    sh scripts/cluster/setup-schema.sh >>"$STATE/schema.log" 2>&1 || {
+    tail -n 20 "$STATE/schema.log" >&2
+    die "Temporal schema setup failed"
+  }
 }
 
 create_namespace() {
@@ -269,16 +274,49 @@ cmd_down() {
   pg_env bash scripts/postgres.sh stop >/dev/null 2>&1 || true
 }
 
+# check_compose: docker-compose.yml runs what these tests run. Its Temporal images are the pinned
+# version, it mounts scripts/cluster/, and the server config renders with its environment (the
+# server's own render-config, so a broken template or a missing variable fails here, without
+# Docker).
+check_compose() {
+  local v="${TEMPORAL_SERVER_VERSION#v}" envs
+  envs="$(python3 - "$v" <<'PY'
+import shlex, sys, yaml
+v = sys.argv[1]
+c = yaml.safe_load(open("docker-compose.yml"))["services"]
+def need(ok, msg):
+    if not ok:
+        sys.exit("docker-compose.yml: " + msg)
+need(c["temporal"]["image"] == "temporalio/server:" + v, "temporal must run temporalio/server:" + v)
+for s in ("temporal-schema", "temporal-namespace"):
+    need(c[s]["image"].startswith("temporalio/admin-tools:" + v + "-"), s + " must run temporalio/admin-tools:" + v + "-...")
+for s in ("temporal", "temporal-schema"):
+    need("./scripts/cluster:/etc/switchboard/temporal:ro" in c[s]["volumes"], s + " must mount scripts/cluster")
+print(" ".join(shlex.quote(f"{k}={val}") for k, val in c["temporal"]["environment"].items()))
+PY
+  )" || die "docker-compose.yml does not match the cluster test"
+  # shellcheck disable=SC2086 # envs is a quoted list
+  eval "env $envs TEMPORAL_BROADCAST_ADDRESS=192.0.2.10 bin/temporal-server --root . --config scripts/cluster --env temporal render-config" \
+    >"$STATE/compose-config.yaml" 2>>"$STATE/compose-config.log" || die "scripts/cluster/temporal.yaml does not render with docker-compose.yml's environment"
+  grep -q 'connectAddr: postgres:5432' "$STATE/compose-config.yaml" || die "the compose config does not reach its postgres service"
+  log "docker-compose.yml: temporalio/server:$v and admin-tools $v, config renders ($STATE/compose-config.yaml)"
+}
+
 cmd_test() {
   trap 'cmd_down' EXIT
+  # A TERM (CI's timeout) still stops the cluster: the EXIT trap runs on this exit.
+  trap 'exit 143' TERM INT
   cmd_down
   local started=$SECONDS
   eval "$(cmd_up)"
+  check_compose
   log "cluster up in $((SECONDS - started))s"
   go vet -tags cluster ./cluster/
   local rc=0
   # CI=true makes a missing environment a failure, not a skip, in the tests.
-  go test -tags cluster -race -count=1 -timeout 20m -v ./cluster/ || rc=$?
+  # In the background, so a TERM is handled at once rather than after go test ends.
+  go test -tags cluster -race -count=1 -timeout 20m -v ./cluster/ &
+  wait $! || rc=$?
   if ((rc != 0)); then
     for p in temporal api1 api2 worker1 worker2; do
       echo "--- last lines of $STATE/$p.log ---"
