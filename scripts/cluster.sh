@@ -118,7 +118,8 @@ kill_postgres() {
   local pm="$PG_DIR/data/postmaster.pid" pid pids
   [[ -f "$pm" ]] || return 0
   pid="$(head -n 1 "$pm")"
-  pids="$(ps -o pid= --ppid "$pid" 2>/dev/null || true)"
+  # Its children, from /proc (field 4 of stat is the parent).
+  pids="$(awk -v p="$pid" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null || true)"
   # shellcheck disable=SC2086 # word splitting of the pid list is the point
   kill -9 "$pid" $pids 2>/dev/null || true
   local i
@@ -280,6 +281,15 @@ cmd_down() {
 # Docker).
 check_compose() {
   local v="${TEMPORAL_SERVER_VERSION#v}" envs
+  if ! python3 -c 'import yaml' 2>/dev/null; then
+    # Without PyYAML: the same checks on the file's text; the environment is the x-temporal-env
+    # block plus the temporal service's own two variables.
+    grep -q "image: temporalio/server:$v\$" docker-compose.yml || die "docker-compose.yml: temporal must run temporalio/server:$v"
+    [[ "$(grep -c "image: temporalio/admin-tools:$v-" docker-compose.yml)" == 2 ]] || die "docker-compose.yml: admin-tools must be $v"
+    [[ "$(grep -c '\./scripts/cluster:/etc/switchboard/temporal:ro' docker-compose.yml)" == 2 ]] || die "docker-compose.yml: mount scripts/cluster"
+    envs="$(awk '/^x-temporal-env:/ { on = 1; next } on && /^$/ { exit } on && $1 ~ /:$/ { k = $1; sub(/:$/, "", k); v = $2; gsub(/"/, "", v); printf "%s=%s ", k, v }' docker-compose.yml)"
+    envs+="TEMPORAL_BIND_IP=0.0.0.0 TEMPORAL_DYNAMIC_CONFIG=/etc/switchboard/temporal/dynamicconfig.yaml"
+  else
   envs="$(python3 - "$v" <<'PY'
 import shlex, sys, yaml
 v = sys.argv[1]
@@ -295,6 +305,7 @@ for s in ("temporal", "temporal-schema"):
 print(" ".join(shlex.quote(f"{k}={val}") for k, val in c["temporal"]["environment"].items()))
 PY
   )" || die "docker-compose.yml does not match the cluster test"
+  fi
   # shellcheck disable=SC2086 # envs is a quoted list
   eval "env $envs TEMPORAL_BROADCAST_ADDRESS=192.0.2.10 bin/temporal-server --root . --config scripts/cluster --env temporal render-config" \
     >"$STATE/compose-config.yaml" 2>>"$STATE/compose-config.log" || die "scripts/cluster/temporal.yaml does not render with docker-compose.yml's environment"
