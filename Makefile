@@ -3,12 +3,13 @@ GO ?= go
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test bench build temporal fmt vet clean
+.PHONY: help run test test-cluster bench build temporal fmt vet clean
 
 help:
 	@echo "Switchboard make targets:"
 	@echo "  make run       start Temporal dev server (UI :8233), PostgreSQL, API+worker on :8080, seed demo data"
 	@echo "  make test      gofmt + go vet + go test -race against a private Temporal dev server and PostgreSQL"
+	@echo "  make test-cluster  the cluster tests: a Temporal server on PostgreSQL, 2 APIs, 2 workers, faults"
 	@echo "  make bench     run the benchmarks (scripts/bench.sh)"
 	@echo "  make build     build bin/switchboard"
 	@echo "  make temporal  install the pinned Temporal CLI into bin/"
@@ -23,6 +24,9 @@ run:
 
 test:
 	bash scripts/test.sh
+
+test-cluster:
+	bash scripts/cluster.sh test
 
 bench:
 	bash scripts/bench.sh

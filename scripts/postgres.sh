@@ -20,7 +20,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEFAULT_URL="postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable"
-PG_DIR="$ROOT/.data/pg"
+# SWITCHBOARD_PRIVATE_PG_DIR/_PORT: another private cluster (scripts/cluster.sh runs its own).
+PG_DIR="${SWITCHBOARD_PRIVATE_PG_DIR:-$ROOT/.data/pg}"
 PG_DATA="$PG_DIR/data"
 PG_SOCK="$PG_DIR/sock"
 PG_LOG="$PG_DIR/postgres.log"
