@@ -34,15 +34,15 @@ func (s *scale) benchOpenTickets(n int) error {
 		return err
 	}
 	type sample struct {
-		rss, heap int64
-		lat       result
+		rss, heap, open int64
+		lat             result
 	}
 	take := func() sample {
 		lat := measure(8, 4*time.Second, create)
 		debug.FreeOSMemory()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		return sample{rss: rssKB(), heap: int64(m.HeapInuse / 1024), lat: lat}
+		return sample{rss: rssKB(), heap: int64(m.HeapInuse / 1024), lat: lat, open: created.Load()}
 	}
 	fmt.Printf("open-tickets: %d open tickets with live SLA timers on one worker; backend: %s\n", n, backend)
 	before := take()
@@ -55,7 +55,8 @@ func (s *scale) benchOpenTickets(n int) error {
 	open := created.Load() + int64(n)
 	added := int64(n + after.lat.count) // opened between the two readings
 	fmt.Printf("  created %d tickets in %s (%.0f /s, 32 clients)\n", n, fill.Round(time.Second), float64(n)/fill.Seconds())
-	fmt.Printf("  %-28s %14s %14s\n", "", "before", fmt.Sprintf("after (%d open)", open))
+	fmt.Printf("  %-28s %14s %14s\n", "", "before", "after")
+	fmt.Printf("  %-28s %14d %14d\n", "open tickets", before.open, open)
 	fmt.Printf("  %-28s %11.1f MB %11.1f MB\n", "worker process RSS", float64(before.rss)/1024, float64(after.rss)/1024)
 	fmt.Printf("  %-28s %11.1f MB %11.1f MB\n", "Go heap in use", float64(before.heap)/1024, float64(after.heap)/1024)
 	fmt.Printf("  %-28s %11.1f ms %11.1f ms\n", "create latency p50 (8 cl.)", ms(before.lat.pct(0.5)), ms(after.lat.pct(0.5)))

@@ -28,7 +28,7 @@ func (s *scale) benchSLA(n int) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		bare, bareErr = s.bareTimers(spread())
+		bare, bareErr = s.bareTimers(spread(), nil)
 	}()
 	dues := spread()
 	if err := s.setDues(ids, dues); err != nil {
