@@ -14,8 +14,9 @@ import (
 )
 
 // The ticket's SLA. Deadlines are counted from the ticket's opening in the rule's calendar
-// (business hours, or calendar time), plus the business time spent paused, to the nanosecond; when the ticket
-// moves to another rule the deadlines are recalculated without restarting the count. Warnings
+// (business hours, or calendar time), plus the business time spent paused, to the nanosecond;
+// when the ticket moves to another rule the deadlines are recalculated without restarting the
+// count. Warnings
 // and breaches are durable timers in this workflow that fire once each, record an SLA event and
 // raise sla.warning / sla.breached for the triggers, which is where escalation is authored.
 
