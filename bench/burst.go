@@ -52,7 +52,7 @@ func (s *scale) benchSLABurst(n int) error {
 	}
 	overrun("setting the deadlines", at)
 	time.Sleep(time.Until(at) + 2*time.Second)
-	late, err := s.waitBreaches(ids, 60*time.Second)
+	late, err := s.waitBreaches(ids, 180*time.Second)
 	if err != nil {
 		return err
 	}
