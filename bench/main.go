@@ -50,7 +50,7 @@ func main() {
 	callTime := flag.Duration("call-duration", 30*time.Second, "received-call: how long calls keep arriving")
 	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
 	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
-	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call or sla")
+	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle or open-tickets")
 	slaTickets := flag.Int("sla-tickets", 1000, "sla: tickets with deadlines")
 	flag.Parse()
 	if *only == "" || *only == "rules" {
@@ -180,6 +180,7 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	queue := "bench-" + randomHex()
 	w := worker.New(tc, &activities.Activities{DB: db, Temporal: tc}, worker.DefaultOptions().WithTaskQueue(queue))
 	w.RegisterWorkflowWithOptions(Empty, workflow.RegisterOptions{Name: "BenchEmpty"})
+	registerScale(w)
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -196,10 +197,9 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	defer app.Shutdown()
 	root := "http://" + ln.Addr().String()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, calls) * 2}, Timeout: 30 * time.Second}
-	if only == "" || only == "sla" {
-		if err := benchSLA(ctx, db, tc, hc, root, token, slaTickets); err != nil {
-			return err
-		}
+	sc := &scale{ctx: ctx, db: db, tc: tc, hc: hc, root: root, token: token, queue: queue, log: log}
+	if err := sc.run(only, slaTickets); err != nil {
+		return err
 	}
 	if only == "" || only == "config-rollout" {
 		if err := benchConfigRollout(ctx, db, tc, hc, root, token, rolloutN()); err != nil {
@@ -212,7 +212,7 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 		}
 	}
 	if only != "" && only != "ticket-create" { // rules ran before the services were set up
-		return nil
+		return sc.runLast(only)
 	}
 
 	body := map[string]any{"subject": "Benchmark ticket", "description": "Measured creation", "urgency": "Medium", "tags": []string{"bench"}}
@@ -243,8 +243,8 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	if ratio < 0.6 {
 		verdict = "MISSES"
 	}
-	fmt.Printf("  ratio API/baseline: %.2f (%s the 0.6 target)\n", ratio, verdict)
-	return nil
+	fmt.Printf("  ratio API/baseline: %.2f (%s the 0.6 target)\n\n", ratio, verdict)
+	return sc.runLast(only)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

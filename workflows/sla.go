@@ -14,8 +14,9 @@ import (
 )
 
 // The ticket's SLA. Deadlines are counted from the ticket's opening in the rule's calendar
-// (business hours, or calendar time), plus the business minutes spent paused; when the ticket
-// moves to another rule the deadlines are recalculated without restarting the count. Warnings
+// (business hours, or calendar time), plus the business time spent paused, to the nanosecond;
+// when the ticket moves to another rule the deadlines are recalculated without restarting the
+// count. Warnings
 // and breaches are durable timers in this workflow that fire once each, record an SLA event and
 // raise sla.warning / sla.breached for the triggers, which is where escalation is authored.
 
@@ -45,7 +46,10 @@ func (w *ticketWorkflow) computeDues() {
 		if minutes <= 0 {
 			return nil
 		}
-		d := cal.AddBusinessMinutes(t.CreatedAt, minutes+s.PausedMinutes).UTC()
+		// Runs that counted whole paused minutes keep them; AddBusiness of whole minutes is
+		// AddBusinessMinutes, so their deadlines are what they were.
+		target := time.Duration(minutes+s.PausedMinutes)*time.Minute + s.Paused
+		d := cal.AddBusiness(t.CreatedAt, target).UTC()
 		return &d
 	}
 	id := s.Choice.PolicyID
@@ -102,7 +106,7 @@ func (c *SLAChoice) pauses(status, base string) bool {
 
 // trackSLA follows a change: an agent's first public reply meets the response target,
 // Resolved meets the resolution target, and pause statuses stop the clock.
-func (w *ticketWorkflow) trackSLA(now time.Time, before schema.Ticket, wr *schema.TicketWrite, why cause) {
+func (w *ticketWorkflow) trackSLA(ctx workflow.Context, now time.Time, before schema.Ticket, wr *schema.TicketWrite, why cause) {
 	s, t := &w.st.SLA, &w.st.Ticket
 	if !w.triggersOn || (s.Choice == nil && !s.Manual) {
 		return
@@ -121,11 +125,23 @@ func (w *ticketWorkflow) trackSLA(now time.Time, before schema.Ticket, wr *schem
 		s.PausedAt, t.SLASolutionDueIsPaused = &now, true
 		w.slaEvent(wr, schema.SLAPaused, "", nil, now, "status "+t.Status, why.actor)
 	case wasPaused && !paused && s.PausedAt != nil:
-		s.PausedMinutes += s.Choice.cal().BusinessMinutesBetween(*s.PausedAt, now)
+		w.addPaused(ctx, *s.PausedAt, now)
 		s.PausedAt, t.SLASolutionDueIsPaused = nil, false
 		w.computeDues()
 		w.slaEvent(wr, schema.SLAResumed, schema.TargetResolution, t.SLASolutionDue, now, "status "+t.Status, why.actor)
 	}
+}
+
+// addPaused counts a pause that ended: to the nanosecond of business time, or, in runs that
+// began counting before that (their histories counted whole minutes, truncated), in minutes.
+// The version is asked at the first resume, so tickets that never pause record no marker.
+func (w *ticketWorkflow) addPaused(ctx workflow.Context, from, to time.Time) {
+	s := &w.st.SLA
+	if workflow.GetVersion(ctx, "sla-exact-pause", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		s.PausedMinutes += s.Choice.cal().BusinessMinutesBetween(from, to)
+		return
+	}
+	s.Paused += s.Choice.cal().BusinessBetween(from, to)
 }
 
 // slaTarget is a deadline the workflow keeps a timer for.

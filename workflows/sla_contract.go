@@ -41,9 +41,12 @@ type SLAChoice struct {
 // SLAState is the ticket's SLA as its workflow keeps it.
 type SLAState struct {
 	Choice *SLAChoice `json:",omitempty"`
-	// PausedAt is when the current pause began; PausedMinutes the business minutes paused before.
-	PausedAt      *time.Time `json:",omitempty"`
-	PausedMinutes int        `json:",omitempty"`
+	// PausedAt is when the current pause began; Paused the business time paused before it
+	// (nanoseconds in JSON). PausedMinutes are the whole minutes that runs from before exact
+	// pauses counted (workflow version sla-exact-pause); both add to the deadlines.
+	PausedAt      *time.Time    `json:",omitempty"`
+	PausedMinutes int           `json:",omitempty"`
+	Paused        time.Duration `json:",omitempty"`
 	// Manual: the deadlines were set by hand and are no longer recalculated.
 	Manual bool `json:",omitempty"`
 	// Fired are the warnings and breaches that fired, by target and deadline, so each fires once.

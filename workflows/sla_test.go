@@ -3,6 +3,8 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/switchboardhq/switchboard/internal/calendar"
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -186,4 +188,64 @@ func (s *TicketSuite) TestSLAWarningThenBreach() {
 		}
 	}
 	s.Equal([]string{"sla.warning:resolution", "sla.breached:resolution"}, raised)
+}
+
+// pauseAt puts the ticket in a pause status at offset from the test's start and takes it out
+// after d.
+func (s *TicketSuite) pauseAt(offset, d time.Duration) {
+	s.updateAt(offset, UpdateChangeStatus, ChangeStatusInput{Actor: agent, Status: "Waiting", BaseStatus: schema.BaseStopped})
+	s.updateAt(offset+d, UpdateChangeStatus, ChangeStatusInput{Actor: agent, Status: schema.BaseInAttendance, BaseStatus: schema.BaseInAttendance})
+}
+
+// exactPause runs a ticket opened at opened with a resolution target, pausing as pauses says,
+// and checks the deadline after the last resume and the breach, to the nanosecond.
+func (s *TicketSuite) exactPause(opened time.Time, minutes int, cal *calendar.Spec, want time.Time, pauses func()) {
+	s.env.SetStartTime(opened)
+	s.slaTicket(opened, resolution(minutes, cal))
+	pauses()
+	cancelAt(s, 3*24*time.Hour)
+	s.env.ExecuteWorkflow(TicketWorkflowType, inputAt(opened))
+	s.result()
+	resumed := s.slaEvents(schema.SLAResumed)
+	s.Require().NotEmpty(resumed)
+	s.Equal(want, *resumed[len(resumed)-1].DueAt, "the deadline after the last resume")
+	breached := s.slaEvents(schema.SLABreached)
+	s.Require().Len(breached, 1)
+	s.Equal(want, breached[0].At, "breached exactly at the shifted deadline")
+}
+
+// A 30-second pause on a 1-minute calendar-hours target moves the deadline 30 seconds.
+func (s *TicketSuite) TestSLAPauseOf30SecondsCounts() {
+	s.exactPause(start, 1, nil, start.Add(90*time.Second), func() { s.pauseAt(10*time.Second, 30*time.Second) })
+}
+
+// 90 seconds are 90 seconds, not one truncated minute.
+func (s *TicketSuite) TestSLAPauseOf90SecondsCounts() {
+	s.exactPause(start, 1, nil, start.Add(150*time.Second), func() { s.pauseAt(10*time.Second, 90*time.Second) })
+}
+
+// 20 pauses of 7 s add 140 s; counted in whole minutes they added nothing.
+func (s *TicketSuite) TestSLAManyShortPausesAddUp() {
+	s.exactPause(start, 5, nil, start.Add(5*time.Minute+140*time.Second), func() {
+		for i := range 20 {
+			s.pauseAt(10*time.Second+time.Duration(i)*10*time.Second, 7*time.Second)
+		}
+	})
+}
+
+// In business hours (Mon-Fri 09:00-18:00) a pause from Monday 17:59:30 to Tuesday 09:00:45
+// counts its 30 s before the close and 45 s after the opening: the 2-hour target, due Tuesday
+// 10:00 without it, is due at 10:01:15.
+func (s *TicketSuite) TestSLAPauseOverTheCloseOfBusiness() {
+	monday := time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
+	s.exactPause(monday, 120, weekdays9to18("UTC"), time.Date(2026, 11, 24, 10, 1, 15, 0, time.UTC), func() {
+		s.pauseAt(59*time.Minute+30*time.Second, 15*time.Hour+1*time.Minute+15*time.Second)
+	})
+}
+
+// A run that counted whole minutes before exact pauses existed (no sla-exact-pause marker in its
+// history) keeps counting them: its 30-second pause does not move the 1-minute deadline.
+func (s *TicketSuite) TestSLAOldRunsKeepWholeMinutes() {
+	s.env.OnGetVersion("sla-exact-pause", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.exactPause(start, 1, nil, start.Add(time.Minute), func() { s.pauseAt(10*time.Second, 30*time.Second) })
 }

@@ -204,7 +204,7 @@ func (w *ticketWorkflow) apply(ctx workflow.Context, why cause, check func() err
 	wr := schema.TicketWrite{}
 	before, saved := w.st.Ticket, w.st
 	mutate(now, &wr)
-	w.trackSLA(now, before, &wr, why)
+	w.trackSLA(ctx, now, before, &wr, why)
 	if len(wr.Actions)+len(wr.Statuses)+len(wr.Owners)+len(wr.SLAEvents) == 0 && reflect.DeepEqual(before, w.st.Ticket) {
 		return nil // nothing changed: nothing to write
 	}

@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -13,9 +14,11 @@ import (
 //   - Minutes are real elapsed minutes. The open time of a calendar is the set of instants at
 //     which IsOpen is true, so an interval covering a fall-back day's repeated hour has 60 more
 //     real minutes, and a spring-forward day's missing wall-clock times are never open.
-//   - Instants keep their sub-minute precision: AddBusinessMinutes(09:00:30, 1) is 09:01:30 when
-//     09:00:30-09:01:30 is open; BusinessMinutesBetween rounds the total open time down to whole
-//     minutes (30 open seconds on Friday and 30 on Monday make a minute).
+//   - AddBusiness and BusinessBetween are exact to the nanosecond, so SLA pauses of a few seconds
+//     count in full. The minute forms keep sub-minute precision of the instants:
+//     AddBusinessMinutes(09:00:30, 1) is 09:01:30 when 09:00:30-09:01:30 is open;
+//     BusinessMinutesBetween rounds the total open time down to whole minutes (30 open seconds on
+//     Friday and 30 on Monday make a minute).
 //   - Exceptions count as IsOpen says: a Saturday opening adds its minutes, a short Christmas
 //     Eve has only its own, a closing exception none.
 //   - The arithmetic walks open intervals date by date (and zone period by zone period), never
@@ -58,19 +61,12 @@ var always = sync.OnceValue(func() *Calendar {
 // maxAddMinutes is more minutes than SearchYears can hold: a larger count is always Never.
 const maxAddMinutes = (SearchYears + 1) * 366 * dayMinutes
 
+// maxMinutes is the largest minute count a time.Duration holds (about 292 years).
+const maxMinutes = int(math.MaxInt64 / int64(time.Minute))
+
 // AddBusinessMinutes returns the instant at which `minutes` business minutes have passed after
-// from.
-//
-//   - If from is outside business hours, counting starts at the next opening: with Mon-Fri
-//     09:00-18:00, Friday 17:50 plus 30 minutes is Monday 09:20.
-//   - The result is the end of the last minute counted, so it may be the end of an interval
-//     (Friday 17:30 plus 30 minutes is Friday 18:00, not Monday 09:00).
-//   - Adding 0 (or a negative count, which is taken as 0) returns from unchanged, even outside
-//     business hours: nothing is due later than now.
-//   - Sub-minute precision of from is kept (09:00:30 plus 1 is 09:01:30 when open).
-//   - Otherwise the result is in from's location (without a monotonic clock reading).
-//   - When the deadline is not within SearchYears of from (the calendar never opens, or opens a
-//     few minutes a year), the result is Never().
+// from: AddBusiness with whole minutes (see there). A count beyond what a time.Duration holds
+// (about 292 years) is Never.
 //
 // For every open from, BusinessMinutesBetween(from, AddBusinessMinutes(from, m)) == m; for a
 // closed one, the same holds counting from NextOpen(from).
@@ -78,11 +74,36 @@ func (c *Calendar) AddBusinessMinutes(from time.Time, minutes int) time.Time {
 	if minutes <= 0 {
 		return from
 	}
-	if minutes > maxAddMinutes || !c.opens() {
+	if minutes > maxAddMinutes || minutes > maxMinutes {
+		return never
+	}
+	return c.AddBusiness(from, time.Duration(minutes)*time.Minute)
+}
+
+// AddBusiness returns the instant at which d of business time has passed after from, to the
+// nanosecond: paused seconds and SLA targets count exactly, nothing is rounded.
+//
+//   - If from is outside business hours, counting starts at the next opening: with Mon-Fri
+//     09:00-18:00, Friday 17:59:30 plus 1 minute is Monday 09:00:30.
+//   - The result is the end of the last instant counted, so it may be the end of an interval
+//     (Friday 17:30 plus 30 minutes is Friday 18:00, not Monday 09:00).
+//   - Adding 0 (or a negative duration, which is taken as 0) returns from unchanged, even
+//     outside business hours: nothing is due later than now.
+//   - Otherwise the result is in from's location (without a monotonic clock reading).
+//   - When the deadline is not within SearchYears of from (the calendar never opens, or opens a
+//     few minutes a year), the result is Never().
+//
+// For every open from, BusinessBetween(from, AddBusiness(from, d)) == d; for a closed one, the
+// same holds counting from NextOpen(from).
+func (c *Calendar) AddBusiness(from time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return from
+	}
+	if !c.opens() {
 		return never
 	}
 	limit := searchLimit(from)
-	need := time.Duration(minutes) * time.Minute
+	need := d
 	w := c.walkFrom(from)
 	for {
 		lo, hi, ok := w.next(limit)
@@ -105,17 +126,33 @@ func (c *Calendar) AddBusinessMinutes(from time.Time, minutes int) time.Time {
 // in real minutes, rounded down to whole minutes. It is 0 when b is not after a. Its cost grows
 // with the number of dates between a and b.
 func (c *Calendar) BusinessMinutesBetween(a, b time.Time) int {
+	minutes, rest := c.between(a, b)
+	return int(minutes + int64(rest/time.Minute))
+}
+
+// BusinessBetween is the open time in [a, b), to the nanosecond; 0 when b is not after a. Open
+// time beyond what a time.Duration holds (about 292 years) is math.MaxInt64. Its cost grows with
+// the number of dates between a and b.
+func (c *Calendar) BusinessBetween(a, b time.Time) time.Duration {
+	minutes, rest := c.between(a, b)
+	if minutes >= int64(maxMinutes) {
+		return math.MaxInt64
+	}
+	return time.Duration(minutes)*time.Minute + rest // rest is under a minute: no overflow
+}
+
+// between is the open time in [a, b) as whole minutes plus the rest, which cannot overflow
+// over SearchYears.
+func (c *Calendar) between(a, b time.Time) (minutes int64, rest time.Duration) {
 	if !b.After(a) || !c.opens() {
-		return 0
+		return 0, 0
 	}
 	b = b.Round(0)
-	var minutes int64
-	var rest time.Duration
 	w := c.walkFrom(a)
 	for {
 		lo, hi, ok := w.next(b)
 		if !ok {
-			break
+			return minutes, rest
 		}
 		if hi.After(b) {
 			hi = b
@@ -123,8 +160,10 @@ func (c *Calendar) BusinessMinutesBetween(a, b time.Time) int {
 		d := hi.Sub(lo)
 		minutes += int64(d / time.Minute)
 		rest += d % time.Minute
+		if rest >= time.Minute {
+			minutes, rest = minutes+int64(rest/time.Minute), rest%time.Minute
+		}
 	}
-	return int(minutes + int64(rest/time.Minute))
 }
 
 // NextOpen is the first instant at or after t inside business hours: t itself (unchanged) when

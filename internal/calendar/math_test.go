@@ -1,6 +1,7 @@
 package calendar
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -444,6 +445,62 @@ func TestBusinessMinutesBetween(t *testing.T) {
 	}
 }
 
+// Business time to the second: the seconds that the minute forms round away count in full.
+func TestAddBusinessAndBetweenAreExact(t *testing.T) {
+	utcNine := mustCompile(t, nineToSix("UTC"))
+	ny := mustCompile(t, nineToSix("America/New_York"))
+	U := func(s string) time.Time { return utc(t, s) }
+	adds := []struct {
+		name string
+		c    *Calendar
+		from time.Time
+		d    time.Duration
+		want time.Time
+	}{
+		{"30 s inside", utcNine, U("2026-11-23T10:00:00Z"), 30 * time.Second, U("2026-11-23T10:00:30Z")},
+		{"90 s across the weekend", utcNine, U("2026-11-20T17:59:30Z"), 90 * time.Second, U("2026-11-23T09:01:00Z")},
+		{"1 ns before the close", utcNine, U("2026-11-20T17:59:59.999999999Z"), time.Nanosecond, U("2026-11-20T18:00:00Z")},
+		{"from a closed instant", utcNine, U("2026-11-21T12:00:00Z"), 7 * time.Second, U("2026-11-23T09:00:07Z")},
+		{"spring forward in New York", ny, U("2026-03-06T22:59:50Z"), 20 * time.Second, U("2026-03-09T13:00:10Z")},
+		{"Always", Always(), U("2026-11-21T12:00:00Z"), 61*time.Minute + 500*time.Millisecond, U("2026-11-21T13:01:00.5Z")},
+		{"zero", utcNine, U("2026-11-21T12:00:00Z"), 0, U("2026-11-21T12:00:00Z")},
+		{"negative", utcNine, U("2026-11-21T12:00:00Z"), -time.Second, U("2026-11-21T12:00:00Z")},
+	}
+	for _, tc := range adds {
+		if got := tc.c.AddBusiness(tc.from, tc.d); !got.Equal(tc.want) {
+			t.Errorf("%s: %s + %s = %s, want %s", tc.name, tc.from, tc.d, got, tc.want)
+		}
+	}
+	betweens := []struct {
+		name string
+		c    *Calendar
+		a, b time.Time
+		want time.Duration
+	}{
+		{"30 s + 29 s across the weekend", utcNine, U("2026-11-20T17:59:30Z"), U("2026-11-23T09:00:29Z"), 59 * time.Second},
+		{"59.9 s", utcNine, U("2026-11-23T09:00:00Z"), U("2026-11-23T09:00:59.9Z"), 59900 * time.Millisecond},
+		{"a pause over the close of business", utcNine, U("2026-11-23T17:59:50Z"), U("2026-11-24T09:00:05Z"), 15 * time.Second},
+		{"negative window", utcNine, U("2026-11-23T12:00:00Z"), U("2026-11-23T10:00:00Z"), 0},
+		{"Always: a year", Always(), U("2026-01-01T00:00:00Z"), U("2027-01-01T00:00:00Z"), 365 * 24 * time.Hour},
+		{"Always: 500 years does not fit a Duration", Always(), U("2000-01-01T00:00:00Z"), U("2500-01-01T00:00:00Z"), math.MaxInt64},
+	}
+	for _, tc := range betweens {
+		if got := tc.c.BusinessBetween(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: between %s and %s = %s, want %s", tc.name, tc.a, tc.b, got, tc.want)
+		}
+	}
+	// 20 pauses of 7 s, one after another, are 140 s, not 20 x 0 minutes.
+	var sum time.Duration
+	from := U("2026-11-23T17:58:00Z")
+	for i := range 20 {
+		a := from.Add(time.Duration(i) * 10 * time.Second)
+		sum += utcNine.BusinessBetween(a, a.Add(7*time.Second))
+	}
+	if sum != 84*time.Second { // 12 pauses before 18:00 (17:58:00..17:59:57), 8 after
+		t.Errorf("20 pauses of 7 s around the close = %s, want 84s", sum)
+	}
+}
+
 func TestBetweenIsTheSumOfOpenMinutes(t *testing.T) {
 	// Over weeks around the daylight-saving changes and holidays, Between equals the minutes at
 	// which IsOpen is true, whole and split at every day boundary.
@@ -788,6 +845,39 @@ func FuzzAddBetween(f *testing.F) {
 		if m/2 > 0 {
 			if again := c.AddBusinessMinutes(half, m-m/2); !again.Equal(due) {
 				t.Fatalf("(%s + %d) + %d = %s, want %s", from, m/2, m-m/2, again, due)
+			}
+		}
+		// Exact business time: the minute form is AddBusiness of whole minutes, and adding a
+		// duration with seconds and nanoseconds is undone by counting it, to the nanosecond.
+		if got := c.AddBusiness(from, time.Duration(m)*time.Minute); !got.Equal(due) {
+			t.Fatalf("%s + %d min: AddBusiness %s, AddBusinessMinutes %s", from, m, got, due)
+		}
+		d := time.Duration(m)*time.Minute + time.Duration(uint64(nanos)*1_000_003%uint64(time.Minute))
+		exact := c.AddBusiness(from, d)
+		if exact.Equal(Never()) || exact.Before(due) {
+			t.Fatalf("%s + %s = %s, before %s + %d min = %s", from, d, exact, from, m, due)
+		}
+		if n := c.BusinessBetween(from, exact); n != d {
+			t.Fatalf("between %s and %s + %s = %s: %s", from, from, d, exact, n)
+		}
+		if n := c.BusinessBetween(open, exact); n != d {
+			t.Fatalf("between next open %s and %s + %s = %s: %s", open, from, d, exact, n)
+		}
+		if n := c.BusinessBetween(from, open); n != 0 {
+			t.Fatalf("between %s and its next open %s = %s", from, open, n)
+		}
+		if n := c.BusinessMinutesBetween(from, exact); n != int(d/time.Minute) {
+			t.Fatalf("minutes between %s and %s + %s = %d", from, from, d, n)
+		}
+		if d > 0 {
+			if !c.IsOpen(exact.Add(-time.Nanosecond)) {
+				t.Fatalf("%s + %s = %s: the last instant counted is closed", from, d, exact)
+			}
+			if n := c.BusinessBetween(from, exact.Add(-time.Nanosecond)); n != d-time.Nanosecond {
+				t.Fatalf("%s + %s = %s: a nanosecond earlier counts %s", from, d, exact, n)
+			}
+			if again := c.AddBusiness(c.AddBusiness(from, d/3), d-d/3); !again.Equal(exact) {
+				t.Fatalf("(%s + %s) + %s = %s, want %s", from, d/3, d-d/3, again, exact)
 			}
 		}
 		// Against IsOpen, minute by minute, for a short count from the minute of from.
