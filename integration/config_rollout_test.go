@@ -219,7 +219,6 @@ func TestRolloutSurvivesAKilledWorker(t *testing.T) {
 	w := startProc(t, workerEnv, "worker")
 	p := s.newPeople(t)
 	ctx := context.Background()
-	policy := s.addPolicy(t, 600, schema.HoursCalendar, nil)
 	const n = 300
 	ids := make([]int64, n)
 	var wg sync.WaitGroup
@@ -244,6 +243,10 @@ func TestRolloutSurvivesAKilledWorker(t *testing.T) {
 	close(next)
 	wg.Wait()
 	require.NotContains(t, ids, int64(0), "every ticket was created")
+	// The policy comes after the tickets, so its creation is itself rolled out to all of them.
+	// (Tickets created within moments of a policy's creation were seen, under load, to be
+	// evaluated without it and missed by its rollout: an open defect, see the README.)
+	policy := s.addPolicy(t, 600, schema.HoursCalendar, nil)
 	countWith := func(minutes int) int64 {
 		c, err := s.db.NewSelect().Table("tickets").Where("id IN (?)", bun.In(ids)).
 			Where("sla_solution_due = created_at + make_interval(mins => ?)", minutes).Count(ctx)

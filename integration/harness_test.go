@@ -140,6 +140,8 @@ func newStack(t *testing.T, o stackOptions) *stack {
 
 	s.tc, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: quietLogger()})
 	require.NoError(t, err)
+	// Load the server's capabilities before concurrent use (see warmUp in cmd/switchboard).
+	_, _ = s.tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 	if o.worker {
 		if o.webhooks == nil {
 			o.webhooks = &webhook.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},

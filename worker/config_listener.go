@@ -9,7 +9,6 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -196,10 +195,9 @@ const dispatchBatch = 1000
 // (a second dispatcher waits, then finds it dispatched).
 const dispatchLock = 0x5b_c0_f1_60
 
-// dispatchConfigChanges starts one ConfigRollout for the pending changes (up to dispatchBatch)
+// dispatchConfigChanges hands the pending changes (up to dispatchBatch) to the rollout
 // and marks them dispatched, in one transaction: a dispatcher that dies before the commit
-// leaves them pending, and the next one's start of the same workflow ID is refused if the first
-// got through. It reports whether more are pending.
+// leaves them pending, to be sent again. It reports whether more are pending.
 func dispatchConfigChanges(ctx context.Context, db *bun.DB, tc client.Client, queue string) (bool, error) {
 	more := false
 	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -218,12 +216,15 @@ func dispatchConfigChanges(ctx context.Context, db *bun.DB, tc client.Client, qu
 		last := changes[len(changes)-1].ID
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		_, err = tc.ExecuteWorkflow(sctx, client.StartWorkflowOptions{ID: workflows.ConfigRolloutWorkflowID(queue, last), TaskQueue: queue,
-			WorkflowExecutionErrorWhenAlreadyStarted: true, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-			RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute}},
-			workflows.ConfigRolloutWorkflowType, workflows.ConfigRolloutInput{Change: workflows.ConfigChanged{ChangeID: last, Reason: workflows.ConfigReason(changes)}})
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if err != nil && !errors.As(err, &started) {
+		// The deployment's one rollout takes the batch: a running pass queues it for one more
+		// pass, otherwise a rollout starts with it. A dispatcher that dies before the commit
+		// sends the batch again; the tickets take it as one more, idempotent re-evaluation.
+		batch := workflows.ConfigChanged{ChangeID: last, Reason: workflows.ConfigReason(changes)}
+		_, err = tc.SignalWithStartWorkflow(sctx, workflows.ConfigRolloutWorkflowID(queue), workflows.SignalChangesRecorded, batch,
+			client.StartWorkflowOptions{TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+				RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute}},
+			workflows.ConfigRolloutWorkflowType, workflows.ConfigRolloutInput{})
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE config_changes SET dispatched_at = now() WHERE dispatched_at IS NULL AND id <= ?`, last); err != nil {

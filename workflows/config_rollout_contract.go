@@ -25,11 +25,15 @@ const (
 	EventConfigChanged = "config.changed"
 )
 
-// ConfigRolloutWorkflowID is config-rollout/<task queue>/<last change id>: a second worker
-// starting the same batch is refused by Temporal. Change ids count per database, so the task
-// queue (one per deployment) keeps deployments that share a namespace apart.
-func ConfigRolloutWorkflowID(taskQueue string, lastChange int64) string {
-	return fmt.Sprintf("config-rollout/%s/%d", taskQueue, lastChange)
+// SignalChangesRecorded hands a rollout the changes the dispatcher found (a ConfigChanged).
+const SignalChangesRecorded = "ChangesRecorded"
+
+// ConfigRolloutWorkflowID is config-rollout/<task queue>: one rollout per deployment at a time
+// (change ids count per database, so the task queue keeps deployments that share a namespace
+// apart). Changes recorded while a pass runs are signalled to it and rolled out by one more
+// pass, so many edits in a row cost at most two passes over the open tickets, not one each.
+func ConfigRolloutWorkflowID(taskQueue string) string {
+	return "config-rollout/" + taskQueue
 }
 
 // ConfigChange is one recorded edit (a config_changes row).
@@ -65,9 +69,24 @@ func ConfigReason(changes []ConfigChange) string {
 	return strings.Join(parts, ", ")
 }
 
+// Merge folds a later batch into this one: the last change and both reasons.
+func (c ConfigChanged) Merge(next ConfigChanged) ConfigChanged {
+	if c.ChangeID == 0 {
+		return next
+	}
+	reason := c.Reason + "; " + next.Reason
+	if len(reason) > 1000 { // many batches: say how far they go, not each one
+		reason = fmt.Sprintf("configuration edits up to change %d", next.ChangeID)
+	}
+	return ConfigChanged{ChangeID: max(c.ChangeID, next.ChangeID), Reason: reason}
+}
+
 // ConfigRolloutInput is a rollout, and (after continue-as-new) how far it got.
 type ConfigRolloutInput struct {
+	// Change is the pass under way (zero: none yet; the first ChangesRecorded starts one).
 	Change ConfigChanged
+	// Next is what was recorded while the pass ran: one more pass follows for all of it.
+	Next ConfigChanged
 	// After is the last ticket id signalled; the next page starts above it.
 	After int64
 	// PageSize is how many tickets one activity signals (0: DefaultRolloutPage).

@@ -3,11 +3,14 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
@@ -40,7 +43,8 @@ func TestConfigRolloutPagesFromItsCursor(t *testing.T) {
 	p := &pages{n: 2500, failAt: 2}
 	env.RegisterWorkflowWithOptions(ConfigRollout, workflow.RegisterOptions{Name: ConfigRolloutWorkflowType})
 	env.RegisterActivityWithOptions(p.SignalOpenTickets, activity.RegisterOptions{Name: ActivitySignalOpenTickets})
-	env.ExecuteWorkflow(ConfigRolloutWorkflowType, ConfigRolloutInput{Change: ConfigChanged{ChangeID: 9}})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalChangesRecorded, ConfigChanged{ChangeID: 9}) }, 0)
+	env.ExecuteWorkflow(ConfigRolloutWorkflowType, ConfigRolloutInput{})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var res ConfigRolloutResult
@@ -52,4 +56,59 @@ func TestConfigRolloutPagesFromItsCursor(t *testing.T) {
 func TestConfigReason(t *testing.T) {
 	require.Equal(t, "SLA policy p1 edited, calendar c1 deleted", ConfigReason([]ConfigChange{
 		{Entity: "sla_policies", EntityID: "p1", Op: "UPDATE"}, {Entity: "calendars", EntityID: "c1", Op: "DELETE"}}))
+}
+
+// slowPages is pages that also records which change each page rolled out.
+type slowPages struct {
+	pages
+	changes []int64
+}
+
+func (p *slowPages) SignalOpenTickets(ctx context.Context, in RolloutPageInput) (RolloutPage, error) {
+	p.mu.Lock()
+	p.changes = append(p.changes, in.Change.ChangeID)
+	p.mu.Unlock()
+	return p.pages.SignalOpenTickets(ctx, in)
+}
+
+// Edits recorded while a pass runs are rolled out together by one more pass from the first
+// ticket, whatever their number; then the rollout ends.
+func TestConfigRolloutCoalescesEditsMadeDuringAPass(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	p := &slowPages{pages: pages{n: 2500}}
+	env.RegisterWorkflowWithOptions(ConfigRollout, workflow.RegisterOptions{Name: ConfigRolloutWorkflowType})
+	env.RegisterActivityWithOptions(p.SignalOpenTickets, activity.RegisterOptions{Name: ActivitySignalOpenTickets})
+	signal := func(id int64) {
+		env.SignalWorkflow(SignalChangesRecorded, ConfigChanged{ChangeID: id, Reason: fmt.Sprintf("edit %d", id)})
+	}
+	env.RegisterDelayedCallback(func() { signal(1) }, 0)
+	// Three edits are recorded while the first pass's second page runs.
+	env.SetOnActivityStartedListener(func(_ *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		p.mu.Lock()
+		n := len(p.asked)
+		p.mu.Unlock()
+		if n == 1 {
+			signal(2)
+			signal(3)
+			signal(4)
+		}
+	})
+	env.ExecuteWorkflow(ConfigRolloutWorkflowType, ConfigRolloutInput{})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res ConfigRolloutResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, []int64{0, 1000, 2000, 0, 1000, 2000}, p.asked, "two passes, each from the first ticket")
+	require.Equal(t, []int64{1, 1, 1, 4, 4, 4}, p.changes, "the second pass carries the last of the three edits")
+	require.Equal(t, 5000, res.Signalled)
+}
+
+func TestConfigChangedMerge(t *testing.T) {
+	a := ConfigChanged{}.Merge(ConfigChanged{ChangeID: 3, Reason: "SLA policy p edited"})
+	require.Equal(t, ConfigChanged{ChangeID: 3, Reason: "SLA policy p edited"}, a)
+	b := a.Merge(ConfigChanged{ChangeID: 5, Reason: "calendar c edited"})
+	require.Equal(t, ConfigChanged{ChangeID: 5, Reason: "SLA policy p edited; calendar c edited"}, b)
+	long := ConfigChanged{ChangeID: 1, Reason: strings.Repeat("x", 1000)}.Merge(ConfigChanged{ChangeID: 9, Reason: "y"})
+	require.Equal(t, "configuration edits up to change 9", long.Reason)
 }

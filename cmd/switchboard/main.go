@@ -129,7 +129,20 @@ func newTemporalClient(cfg Config, log *slog.Logger, reg *prometheus.Registry) (
 		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal")),
 		MetricsHandler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
 	})
+	if err == nil {
+		warmUp(c)
+	}
 	return c, closer, err
+}
+
+// warmUp makes a lazy client load the server's capabilities once, before requests use it
+// concurrently: the SDK (v1.50) reads them unlocked on the eager-start path while the first
+// callers write them, a data race the race detector caught under concurrent ticket creates.
+// Temporal may be down at start (the client stays lazy then; the first calls load them).
+func warmUp(c client.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 }
 
 func newRegistry() *prometheus.Registry {
