@@ -253,7 +253,11 @@ func TestRolloutSurvivesAKilledWorker(t *testing.T) {
 		require.NoError(t, err)
 		return c
 	}
-	eventually(t, 60*time.Second, func() bool { return countWith(600) == n }, "every ticket has its SLA")
+	// The bounds are generous on purpose: this test is about completeness and exactly-once, not
+	// speed (make bench measures the rollout's speed), and a busy machine must not fail it.
+	began := time.Now()
+	eventually(t, 3*time.Minute, func() bool { return countWith(600) == n }, "every ticket has its SLA")
+	t.Logf("the policy's creation reached %d tickets in %s", n, time.Since(began).Round(time.Millisecond))
 
 	_, err := s.db.NewUpdate().Model(&policy).Set("rules = ?", []schema.SLARule{{ResolutionMinutes: 300, Hours: schema.HoursCalendar}}).WherePK().Exec(ctx)
 	require.NoError(t, err)
@@ -263,7 +267,9 @@ func TestRolloutSurvivesAKilledWorker(t *testing.T) {
 	t.Logf("worker killed with %d of %d tickets recalculated", done, n)
 
 	startProc(t, workerEnv, "worker")
-	eventually(t, 90*time.Second, func() bool { return countWith(300) == n }, "the new worker finishes the rollout")
+	began = time.Now()
+	eventually(t, 3*time.Minute, func() bool { return countWith(300) == n }, "the new worker finishes the rollout")
+	t.Logf("the new worker finished the rollout in %s", time.Since(began).Round(time.Millisecond))
 	var twice int
 	require.NoError(t, s.db.NewRaw(`SELECT count(*) FROM (SELECT ticket_id FROM sla_events WHERE ticket_id IN (?)
 		AND type = 'recalculated' AND target = 'resolution' GROUP BY ticket_id HAVING count(*) > 1) x`, bun.In(ids)).Scan(ctx, &twice))
