@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -472,14 +473,36 @@ func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg workflo
 	}
 	ctx, cancel := s.updateContext(c, arg)
 	defer cancel()
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	opts := client.UpdateWorkflowOptions{
 		WorkflowID: workflows.TicketWorkflowID(t.ID), UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageAccepted, UpdateID: s.updateID(c),
-	})
-	if err != nil {
-		return err
 	}
-	return s.finishUpdate(ctx, c, t.ID, h)
+	if opts.UpdateID == "" {
+		opts.UpdateID = uuid.NewString() // one id for every try of this request
+	}
+	for {
+		h, err := s.temporal.UpdateWorkflow(ctx, opts)
+		if err == nil {
+			return s.finishUpdate(ctx, c, t.ID, h)
+		}
+		if !abortedByTaskFailure(err) || ctx.Err() != nil {
+			return err
+		}
+		// The workflow task that carried the update failed (e.g. the run completed just as a
+		// signal arrived, which the server refuses): the update was aborted, not applied. Send
+		// it again under the same id; the retried task takes it.
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// abortedByTaskFailure: Temporal aborted the update because the workflow task that held it
+// failed; the update left no trace and may be sent again.
+func abortedByTaskFailure(err error) bool {
+	return strings.Contains(err.Error(), "unexpected workflow task failure")
 }
 
 // updateContext bounds a ticket update by UpdateTimeout and gives the update a deadline for its

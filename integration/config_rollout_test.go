@@ -83,13 +83,14 @@ func TestSLAPolicyEditReachesAQuietTicket(t *testing.T) {
 	edited := time.Now()
 	var due *time.Time
 	var reasons []string
+	// Wait for the edit's deadline, not for any recalculation: the policy's creation may itself
+	// be rolled out to the ticket, recalculating it to the same deadline.
 	eventually(t, rolloutWithin, func() bool {
 		due, reasons = s.slaOf(t, p.agentTok, quiet.ID)
-		return len(reasons) > 0
-	}, "the quiet ticket is recalculated")
+		return due != nil && due.Sub(opened.Add(5*time.Hour)).Abs() <= time.Second
+	}, "the quiet ticket is recalculated from its opening")
 	t.Logf("recalculated %s after the edit", time.Since(edited).Round(time.Millisecond))
-	require.Equal(t, []string{"the policy or its calendar was edited"}, reasons)
-	require.WithinDuration(t, opened.Add(5*time.Hour), *due, time.Second, "from the opening")
+	require.Contains(t, reasons, "the policy or its calendar was edited")
 	require.True(t, before.Equal(updatedAt()), "bookkeeping, not an update")
 
 	var pending int64
@@ -131,9 +132,13 @@ func TestCalendarEditReachesAQuietTicket(t *testing.T) {
 	require.NoError(t, err)
 	var due *time.Time
 	var reasons []string
-	eventually(t, rolloutWithin, func() bool { due, reasons = s.slaOf(t, p.agentTok, tk.ID); return len(reasons) > 0 }, "recalculated")
-	require.Equal(t, []string{"the policy or its calendar was edited"}, reasons)
-	require.True(t, due.After(first.Add(24*time.Hour)), "the holidays push the deadline: %s -> %s", first, due)
+	// Wait for the holidays' effect, not for any recalculation: the policy's creation may itself
+	// be rolled out to the ticket, recalculating it to the same deadline.
+	eventually(t, rolloutWithin, func() bool {
+		due, reasons = s.slaOf(t, p.agentTok, tk.ID)
+		return due != nil && due.After(first.Add(24*time.Hour))
+	}, "the holidays push the deadline")
+	require.Contains(t, reasons, "the policy or its calendar was edited")
 }
 
 // A trigger's time condition edited from 10 h to 3 s re-arms the timer of a quiet ticket,
@@ -201,11 +206,18 @@ func TestRolledBackEditChangesNothing(t *testing.T) {
 	require.Equal(t, before+1, count())
 	var due *time.Time
 	var reasons []string
-	eventually(t, rolloutWithin, func() bool { due, reasons = s.slaOf(t, p.agentTok, tk.ID); return len(reasons) > 0 }, "recalculated")
-	require.WithinDuration(t, opened.Add(5*time.Hour), *due, time.Second, "the committed edit, never the rolled-back one")
-	time.Sleep(time.Second) // a second, late recalculation would show here
-	_, reasons = s.slaOf(t, p.agentTok, tk.ID)
-	require.Len(t, reasons, 1)
+	// The policy's creation may itself be rolled out to the ticket (a recalculation to the same
+	// deadline), so wait for the committed edit's deadline rather than for any recalculation.
+	near := func(d *time.Time, want time.Time) bool { return d != nil && d.Sub(want).Abs() <= time.Second }
+	eventually(t, rolloutWithin, func() bool {
+		due, reasons = s.slaOf(t, p.agentTok, tk.ID)
+		require.False(t, near(due, opened.Add(time.Hour)), "the rolled-back edit never shows")
+		return near(due, opened.Add(5*time.Hour))
+	}, "recalculated to the committed edit")
+	require.NotEmpty(t, reasons)
+	time.Sleep(time.Second) // a late recalculation to another deadline would show here
+	due, _ = s.slaOf(t, p.agentTok, tk.ID)
+	require.True(t, near(due, opened.Add(5*time.Hour)), "still the committed edit: %v", due)
 }
 
 // The worker is killed with SIGKILL while a rollout is under way; a new worker finishes it and
