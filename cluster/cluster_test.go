@@ -153,22 +153,38 @@ func (c *cluster) checkExactlyOnce(t *testing.T, prefix string, ok []created) {
 		N       int    `bun:"n"`
 		ID      int64  `bun:"id"`
 	}
-	var rows []row
-	// The API writes the row itself, and the workflow writes it again; after a database
-	// outage only the workflow's write (retried) may have landed, so wait for it.
-	eventually(t, 2*time.Minute, func() bool {
-		rows = nil
-		err := c.db.NewRaw("SELECT subject, count(*) AS n, min(id) AS id FROM tickets WHERE subject LIKE ? GROUP BY subject",
-			prefix+"-%").Scan(ctx, &rows)
-		return err == nil && len(rows) >= len(ok)
-	}, "a row for every ticket whose create answered 2xx")
 	bySubject := map[string]row{}
-	for _, r := range rows {
-		bySubject[r.Subject] = r
+	missing := func() []created {
+		var rows []row
+		if err := c.db.NewRaw("SELECT subject, count(*) AS n, min(id) AS id FROM tickets WHERE subject LIKE ? GROUP BY subject",
+			prefix+"-%").Scan(ctx, &rows); err != nil {
+			return ok
+		}
+		clear(bySubject)
+		for _, r := range rows {
+			bySubject[r.Subject] = r
+		}
+		var gone []created
+		for _, tk := range ok {
+			if _, found := bySubject[tk.subject]; !found {
+				gone = append(gone, tk)
+			}
+		}
+		return gone
+	}
+	// The API writes the row itself, and the workflow writes it again; after a database
+	// outage only the workflow's write (retried with backoff) may have landed, so wait for
+	// every 2xx ticket by its own subject. Counting rows is not enough: a create that
+	// answered an error may still have made its ticket.
+	deadline := time.Now().Add(3 * time.Minute)
+	for gone := missing(); len(gone) > 0; gone = missing() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tickets answered 2xx but have no row, e.g. %d (%s)", len(gone), gone[0].id, gone[0].subject)
+		}
+		time.Sleep(time.Second)
 	}
 	for _, tk := range ok {
-		r, found := bySubject[tk.subject]
-		require.True(t, found, "ticket %d (%s) answered 2xx but has no row", tk.id, tk.subject)
+		r := bySubject[tk.subject]
 		require.Equal(t, 1, r.N, "ticket %s exists %d times", tk.subject, r.N)
 		require.Equal(t, tk.id, r.ID)
 		require.True(t, c.workflowExists(t, tk.id), "ticket %d has its workflow", tk.id)
