@@ -39,7 +39,10 @@ type configLoad struct {
 
 // configSnapshot is the configuration as one generation saw it. Read only once built.
 type configSnapshot struct {
-	gen       uint64
+	gen uint64
+	// dbGen is the committed configuration generation (config_generation) read before the
+	// configuration itself, so the snapshot holds at least every edit up to it.
+	dbGen     int64
 	triggers  []schema.Trigger // enabled, by position and id
 	policies  []schema.SLAPolicy
 	calendars map[string]schema.Calendar
@@ -82,23 +85,54 @@ func (c *ConfigCache) Generation() uint64 {
 	return c.gen
 }
 
-// get returns the configuration: cached when live and nothing changed since it was read,
-// otherwise read (once for all concurrent callers of the same generation). A load that an
-// invalidation overtook is used by its callers (it began before their evaluation asked, as a
-// read would have) but not kept.
-func (c *ConfigCache) get(ctx context.Context, db bun.IDB) (*configSnapshot, error) {
+// get returns the configuration, at least as new as generation atLeast (config_generation;
+// 0: any): cached when live and nothing changed since it was read, otherwise read (once for
+// all concurrent callers of the same generation). A load that an invalidation overtook is used
+// by its callers (it began before their evaluation asked, as a read would have) but not kept.
+//
+// atLeast closes the window between an edit's commit and its NOTIFY reaching this process: an
+// evaluation that must see the edit (a ticket created after it, a rollout's re-evaluation)
+// finds the cached snapshot older, drops it and reads again.
+func (c *ConfigCache) get(ctx context.Context, db bun.IDB, atLeast int64) (*configSnapshot, error) {
 	if c == nil {
 		return loadConfig(ctx, db, 0)
 	}
+	for attempt := 0; ; attempt++ {
+		l, s := c.lookup(db, atLeast)
+		if s != nil {
+			return s, nil
+		}
+		if l == nil {
+			return c.read(ctx, db, 0) // not live: every evaluation reads
+		}
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// A load that began before the generation asked for committed is read once more; a
+		// fresh read older still is what the database has.
+		if l.err != nil || l.snap.dbGen >= atLeast || attempt > 0 {
+			return l.snap, l.err
+		}
+		c.drop(l.gen)
+	}
+}
+
+// lookup returns the cached snapshot if it will do, else the load to wait for (started if
+// none is in flight for the current generation); neither when the cache is not live.
+func (c *ConfigCache) lookup(db bun.IDB, atLeast int64) (*configLoad, *configSnapshot) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.live {
-		c.mu.Unlock()
-		return c.read(ctx, db, 0)
+		return nil, nil
 	}
 	if c.snap != nil && c.snap.gen == c.gen {
-		s := c.snap
-		c.mu.Unlock()
-		return s, nil
+		if c.snap.dbGen >= atLeast {
+			return nil, c.snap
+		}
+		c.gen++ // older than the caller must see: its notification is still on the way
+		c.snap = nil
 	}
 	l := c.loading
 	if l == nil || l.gen != c.gen {
@@ -106,12 +140,16 @@ func (c *ConfigCache) get(ctx context.Context, db bun.IDB) (*configSnapshot, err
 		c.loading = l
 		go c.load(db, l)
 	}
-	c.mu.Unlock()
-	select {
-	case <-l.done:
-		return l.snap, l.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	return l, nil
+}
+
+// drop moves past generation gen (if nothing else has), so the next lookup loads again.
+func (c *ConfigCache) drop(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.gen++
+		c.snap = nil
 	}
 }
 
@@ -137,6 +175,10 @@ const loadTimeout = workflows.ProjectionAttemptTimeout
 
 func loadConfig(ctx context.Context, db bun.IDB, gen uint64) (*configSnapshot, error) {
 	s := &configSnapshot{gen: gen, calendars: map[string]schema.Calendar{}, compiled: map[string]compiledCalendar{}}
+	var err error
+	if s.dbGen, err = schema.ConfigGeneration(ctx, db); err != nil { // first: what follows is at least as new
+		return nil, err
+	}
 	if err := db.NewSelect().Model(&s.triggers).Where("enabled").OrderExpr("position, id").Scan(ctx); err != nil {
 		return nil, err
 	}

@@ -22,9 +22,12 @@ const rolloutSignals = 32
 // page whose worker died is retried promptly elsewhere.
 func (a *Activities) SignalOpenTickets(ctx context.Context, in workflows.RolloutPageInput) (workflows.RolloutPage, error) {
 	var ids []int64
-	err := a.DB.NewSelect().Model((*schema.Ticket)(nil)).Column("id").
-		Where("id > ?", in.After).Where("base_status NOT IN (?, ?)", schema.BaseClosed, schema.BaseCanceled).
-		OrderExpr("id").Limit(int64(in.Limit)).Scan(ctx, &ids)
+	q := a.DB.NewSelect().Model((*schema.Ticket)(nil)).Column("id").
+		Where("id > ?", in.After).Where("base_status NOT IN (?, ?)", schema.BaseClosed, schema.BaseCanceled)
+	if in.CreatedSince != nil {
+		q = q.Where("created_at >= ?", *in.CreatedSince)
+	}
+	err := q.OrderExpr("id").Limit(int64(in.Limit)).Scan(ctx, &ids)
 	if err != nil {
 		return workflows.RolloutPage{}, err
 	}

@@ -35,7 +35,7 @@ func TestConfigCacheInvalidation(t *testing.T) {
 	ctx := context.Background()
 	c, reads, _ := countingCache()
 	get := func() {
-		_, err := c.get(ctx, nil)
+		_, err := c.get(ctx, nil, 0)
 		require.NoError(t, err)
 	}
 
@@ -81,17 +81,17 @@ func TestConfigCacheDropsAnOvertakenRead(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := c.get(ctx, nil)
+		_, err := c.get(ctx, nil, 0)
 		require.NoError(t, err)
 	}()
 	require.Eventually(t, func() bool { return reads.Load() == 1 }, 5*time.Second, time.Millisecond)
 	c.Invalidate() // the edit commits while the read is in flight
 	close(release)
 	<-done
-	_, err := c.get(ctx, nil)
+	_, err := c.get(ctx, nil, 0)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, reads.Load(), "the overtaken read was not cached")
-	_, err = c.get(ctx, nil)
+	_, err = c.get(ctx, nil, 0)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, reads.Load())
 }
@@ -108,7 +108,7 @@ func TestConfigCacheSharesOneReadPerGeneration(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := c.get(ctx, nil)
+			_, err := c.get(ctx, nil, 0)
 			require.NoError(t, err)
 		}()
 	}
@@ -117,4 +117,39 @@ func TestConfigCacheSharesOneReadPerGeneration(t *testing.T) {
 	close(release)
 	wg.Wait()
 	require.EqualValues(t, 1, reads.Load())
+}
+
+// An evaluation that must see a generation newer than the cached snapshot (a ticket created
+// after an edit whose NOTIFY has not arrived yet) reads again, once, and keeps the newer
+// snapshot for the others; older demands keep using the cache.
+func TestConfigCacheReadsAgainForANewerGeneration(t *testing.T) {
+	ctx := context.Background()
+	c := NewConfigCache()
+	var reads, committed atomic.Int64
+	c.read = func(ctx context.Context, _ bun.IDB, gen uint64) (*configSnapshot, error) {
+		reads.Add(1)
+		return &configSnapshot{gen: gen, dbGen: committed.Load()}, nil
+	}
+	c.SetLive(true)
+	get := func(atLeast int64) int64 {
+		s, err := c.get(ctx, nil, atLeast)
+		require.NoError(t, err)
+		return s.dbGen
+	}
+	committed.Store(4)
+	require.EqualValues(t, 4, get(0))
+	require.EqualValues(t, 4, get(4))
+	require.EqualValues(t, 1, reads.Load(), "the cached snapshot serves what it has")
+
+	committed.Store(5) // an edit commits; no notification yet
+	require.EqualValues(t, 4, get(0), "an evaluation asking for nothing newer uses the cache")
+	require.EqualValues(t, 5, get(5), "one asking for generation 5 reads it")
+	require.EqualValues(t, 2, reads.Load())
+	require.EqualValues(t, 5, get(0), "the newer snapshot is what the cache keeps")
+	require.EqualValues(t, 2, reads.Load())
+
+	// A database behind what is asked (another database's ticket, a restored backup) is read
+	// twice at most, never looped on.
+	require.EqualValues(t, 5, get(9))
+	require.EqualValues(t, 4, reads.Load())
 }

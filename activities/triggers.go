@@ -27,7 +27,7 @@ var actorKinds = map[string]string{schema.RoleAdmin: "agent", schema.RoleAgent: 
 // and the stop is recorded. Every firing, and every refused action, is recorded once in
 // trigger_executions (a retry writes nothing new). Notifications are written here, once.
 func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.EvaluateInput) (workflows.EvaluateResult, error) {
-	cfg, err := a.Config.get(ctx, a.DB)
+	cfg, err := a.Config.get(ctx, a.DB, in.Event.ConfigAtLeast)
 	if err != nil {
 		return workflows.EvaluateResult{}, err
 	}

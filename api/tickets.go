@@ -275,7 +275,8 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 	if err := s.enforceForm(c, formChange{Create: nt}); err != nil {
 		return err
 	}
-	if nt.ID, err = schema.NextTicketID(ctx, s.db); err != nil {
+	var configGen int64
+	if nt.ID, configGen, err = schema.ReserveTicket(ctx, s.db); err != nil {
 		return err
 	}
 	// Microseconds: what PostgreSQL keeps, so the row the API writes and the one the workflow
@@ -283,7 +284,8 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 	nt.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	st, wr := workflows.NewTicket(*nt)
 	run, err := s.temporal.ExecuteWorkflow(ctx, workflows.TicketStartOptions(st.Ticket, s.cfg.TaskQueue),
-		workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter, Creator: actor(c)})
+		workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter,
+			Creator: actor(c), ConfigGeneration: configGen})
 	if err != nil {
 		return err
 	}

@@ -287,3 +287,45 @@ func TestRolloutSurvivesAKilledWorker(t *testing.T) {
 		AND type = 'recalculated' AND target = 'resolution' GROUP BY ticket_id HAVING count(*) > 1) x`, bun.In(ids)).Scan(ctx, &twice))
 	require.Zero(t, twice, "each ticket recalculated once")
 }
+
+// A ticket created after an edit has committed is evaluated with it even on a worker whose
+// cached configuration has not heard of the edit yet (its NOTIFY still on the way). The test
+// makes that window as long as it likes: the edit is written with the notifying trigger
+// disabled, as if the notification were late, and only the generation is raised.
+func TestTicketCreatedAfterAnEditSeesItBeforeTheNotification(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	p := s.newPeople(t)
+	policy := s.addPolicy(t, 60, schema.HoursCalendar, nil)
+	warm := s.createTicket(t, p.agentTok, map[string]any{"subject": "Warms the cache"})
+	require.WithinDuration(t, warm.createdAt(t, s).Add(time.Hour), s.waitSLA(t, p.agentTok, warm.ID), time.Second)
+
+	ctx := context.Background()
+	require.NoError(t, s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		rules := []schema.SLARule{{ResolutionMinutes: 120, Hours: schema.HoursCalendar}}
+		for _, q := range []string{"ALTER TABLE sla_policies DISABLE TRIGGER config_changed"} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewUpdate().Model((*schema.SLAPolicy)(nil)).Set("rules = ?", rules).Set("version = version + 1").
+			Where("id = ?", policy.ID).Exec(ctx); err != nil {
+			return err
+		}
+		for _, q := range []string{"UPDATE config_generation SET gen = gen + 1", "ALTER TABLE sla_policies ENABLE TRIGGER config_changed"} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+
+	fresh := s.createTicket(t, p.agentTok, map[string]any{"subject": "Created after the edit"})
+	require.WithinDuration(t, fresh.createdAt(t, s).Add(2*time.Hour), s.waitSLA(t, p.agentTok, fresh.ID), time.Second,
+		"the creation's evaluation read the edited policy")
+	// The edit itself was never notified: the ticket before it keeps its deadline until a
+	// notification or a change of its own, which is what proves the cache was live and stale.
+	due, _ := s.slaOf(t, p.agentTok, warm.ID)
+	require.WithinDuration(t, warm.createdAt(t, s).Add(time.Hour), *due, time.Second)
+}

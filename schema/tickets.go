@@ -116,7 +116,21 @@ func LoadTicket(ctx context.Context, db bun.IDB, id int64, publicOnly bool) (*Ti
 
 // NextTicketID reserves a ticket number.
 func NextTicketID(ctx context.Context, db bun.IDB) (int64, error) {
-	var id int64
-	err := db.NewRaw("SELECT nextval('ticket_id_seq')").Scan(ctx, &id)
+	id, _, err := ReserveTicket(ctx, db)
 	return id, err
+}
+
+// ReserveTicket reserves a ticket number and reads, in the same statement, the configuration
+// generation (config_generation) the new ticket's first evaluation must see: every edit
+// committed before the ticket was asked for, whether or not a worker has heard of it yet.
+func ReserveTicket(ctx context.Context, db bun.IDB) (id, configGen int64, err error) {
+	err = db.NewRaw("SELECT nextval('ticket_id_seq'), (SELECT gen FROM config_generation WHERE id = 1)").Scan(ctx, &id, &configGen)
+	return id, configGen, err
+}
+
+// ConfigGeneration is the committed configuration generation.
+func ConfigGeneration(ctx context.Context, db bun.IDB) (int64, error) {
+	var gen int64
+	err := db.NewRaw("SELECT gen FROM config_generation WHERE id = 1").Scan(ctx, &gen)
+	return gen, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/switchboardhq/switchboard/activities"
+	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -214,12 +215,18 @@ func dispatchConfigChanges(ctx context.Context, db *bun.DB, tc client.Client, qu
 			changes, more = changes[:dispatchBatch], true
 		}
 		last := changes[len(changes)-1].ID
+		// Read after the changes: the tickets' re-evaluation must see at least them, on
+		// whichever worker it runs, notified yet or not.
+		gen, err := schema.ConfigGeneration(ctx, tx)
+		if err != nil {
+			return err
+		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		// The deployment's one rollout takes the batch: a running pass queues it for one more
 		// pass, otherwise a rollout starts with it. A dispatcher that dies before the commit
 		// sends the batch again; the tickets take it as one more, idempotent re-evaluation.
-		batch := workflows.ConfigChanged{ChangeID: last, Reason: workflows.ConfigReason(changes)}
+		batch := workflows.ConfigChanged{ChangeID: last, Reason: workflows.ConfigReason(changes), Generation: gen}
 		_, err = tc.SignalWithStartWorkflow(sctx, workflows.ConfigRolloutWorkflowID(queue), workflows.SignalChangesRecorded, batch,
 			client.StartWorkflowOptions{TaskQueue: queue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 				RetryPolicy: &temporal.RetryPolicy{MaximumInterval: time.Minute}},

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Configuration rollout: an edit of configuration that open tickets hold (an SLA policy, a
@@ -48,6 +49,9 @@ type ConfigChange struct {
 type ConfigChanged struct {
 	ChangeID int64 // the batch's last change
 	Reason   string
+	// Generation is the configuration generation (config_generation) when the batch was
+	// dispatched: the tickets' re-evaluation reads configuration at least that new.
+	Generation int64 `json:",omitempty"`
 }
 
 // ConfigReason says in words what a batch of changes edited.
@@ -78,7 +82,7 @@ func (c ConfigChanged) Merge(next ConfigChanged) ConfigChanged {
 	if len(reason) > 1000 { // many batches: say how far they go, not each one
 		reason = fmt.Sprintf("configuration edits up to change %d", next.ChangeID)
 	}
-	return ConfigChanged{ChangeID: max(c.ChangeID, next.ChangeID), Reason: reason}
+	return ConfigChanged{ChangeID: max(c.ChangeID, next.ChangeID), Reason: reason, Generation: max(c.Generation, next.Generation)}
 }
 
 // ConfigRolloutInput is a rollout, and (after continue-as-new) how far it got.
@@ -93,7 +97,19 @@ type ConfigRolloutInput struct {
 	PageSize int
 	// Signalled counts the tickets signalled so far.
 	Signalled int
+	// Tail: the pass over Change is done and its tail is under way; PassStarted is when the
+	// pass began.
+	Tail        bool      `json:",omitempty"`
+	PassStarted time.Time `json:",omitempty"`
 }
+
+// RolloutTailDelay is how long after a pass its tail runs: far longer than a NOTIFY takes to
+// reach the workers, and than a create takes from its number to its row.
+const RolloutTailDelay = 5 * time.Second
+
+// RolloutTailWindow is how long before a pass began a ticket may have been created and still
+// be signalled again by the tail (a create takes seconds at most: the API's own timeouts).
+const RolloutTailWindow = time.Minute
 
 // DefaultRolloutPage is the tickets per fan-out activity.
 const DefaultRolloutPage = 1000
@@ -103,6 +119,8 @@ type RolloutPageInput struct {
 	Change ConfigChanged
 	After  int64
 	Limit  int
+	// CreatedSince, on a tail, keeps only the tickets created since then.
+	CreatedSince *time.Time `json:",omitempty"`
 }
 
 // RolloutPage is what a page did: the last ticket id it covered, how many it signalled, and

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
@@ -22,11 +23,18 @@ type pages struct {
 	n      int64
 	asked  []int64
 	failAt int
+	// tails are the CreatedSince of each tail page asked for (which this stand-in answers
+	// with no tickets).
+	tails []time.Time
 }
 
 func (p *pages) SignalOpenTickets(_ context.Context, in RolloutPageInput) (RolloutPage, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if in.CreatedSince != nil {
+		p.tails = append(p.tails, *in.CreatedSince)
+		return RolloutPage{Done: true}, nil
+	}
 	p.asked = append(p.asked, in.After)
 	if len(p.asked) == p.failAt {
 		return RolloutPage{}, errors.New("worker lost")
@@ -44,6 +52,11 @@ func TestConfigRolloutPagesFromItsCursor(t *testing.T) {
 	env.RegisterWorkflowWithOptions(ConfigRollout, workflow.RegisterOptions{Name: ConfigRolloutWorkflowType})
 	env.RegisterActivityWithOptions(p.SignalOpenTickets, activity.RegisterOptions{Name: ActivitySignalOpenTickets})
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalChangesRecorded, ConfigChanged{ChangeID: 9}) }, 0)
+	var started []time.Time
+	env.SetOnActivityStartedListener(func(*activity.Info, context.Context, converter.EncodedValues) {
+		started = append(started, env.Now())
+	})
+	begin := env.Now()
 	env.ExecuteWorkflow(ConfigRolloutWorkflowType, ConfigRolloutInput{})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
@@ -51,6 +64,13 @@ func TestConfigRolloutPagesFromItsCursor(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, 2500, res.Signalled)
 	require.Equal(t, []int64{0, 1000, 1000, 2000}, p.asked, "the failed page is retried from its cursor")
+
+	// The tail: RolloutTailDelay after the last page, the tickets created since a minute
+	// before the pass began, once.
+	require.Len(t, p.tails, 1)
+	require.WithinDuration(t, begin.Add(-RolloutTailWindow), p.tails[0], time.Second)
+	last, tail := started[len(started)-2], started[len(started)-1]
+	require.Equal(t, RolloutTailDelay, tail.Sub(last).Round(time.Second))
 }
 
 func TestConfigReason(t *testing.T) {
@@ -66,7 +86,9 @@ type slowPages struct {
 
 func (p *slowPages) SignalOpenTickets(ctx context.Context, in RolloutPageInput) (RolloutPage, error) {
 	p.mu.Lock()
-	p.changes = append(p.changes, in.Change.ChangeID)
+	if in.CreatedSince == nil {
+		p.changes = append(p.changes, in.Change.ChangeID)
+	}
 	p.mu.Unlock()
 	return p.pages.SignalOpenTickets(ctx, in)
 }
@@ -102,6 +124,7 @@ func TestConfigRolloutCoalescesEditsMadeDuringAPass(t *testing.T) {
 	require.Equal(t, []int64{0, 1000, 2000, 0, 1000, 2000}, p.asked, "two passes, each from the first ticket")
 	require.Equal(t, []int64{1, 1, 1, 4, 4, 4}, p.changes, "the second pass carries the last of the three edits")
 	require.Equal(t, 5000, res.Signalled)
+	require.Len(t, p.tails, 2, "each pass has its tail")
 }
 
 func TestConfigChangedMerge(t *testing.T) {

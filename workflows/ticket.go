@@ -176,7 +176,8 @@ func (w *ticketWorkflow) startRun(ctx workflow.Context) error {
 		if err := w.persist(ctx, *w.in.Pending); err != nil {
 			return err
 		}
-		w.raise(TriggerEvent{Name: rules.EventCreated, Actor: w.in.Creator, Changes: map[string]rules.Change{}})
+		w.raise(TriggerEvent{Name: rules.EventCreated, Actor: w.in.Creator, Changes: map[string]rules.Change{},
+			ConfigAtLeast: w.in.ConfigGeneration})
 		return nil
 	}
 	// A new run always writes once, so the row learns the run ID (the activity adds it).

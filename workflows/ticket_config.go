@@ -34,10 +34,11 @@ func (w *ticketWorkflow) configChanged(ctx workflow.Context, c ConfigChanged) {
 	if !w.triggersOn || IsTerminal(w.st.Ticket.BaseStatus) {
 		return
 	}
-	if slices.ContainsFunc(w.events, func(e TriggerEvent) bool { return e.Name == EventConfigChanged }) {
+	if i := slices.IndexFunc(w.events, func(e TriggerEvent) bool { return e.Name == EventConfigChanged }); i >= 0 {
+		w.events[i].ConfigAtLeast = max(w.events[i].ConfigAtLeast, c.Generation)
 		return
 	}
 	workflow.GetLogger(ctx).Info("configuration changed; re-evaluating", "change", c.ChangeID, "reason", c.Reason)
 	w.events = append(w.events, TriggerEvent{Name: EventConfigChanged, Actor: SystemActor,
-		Changes: map[string]rules.Change{}, Payload: map[string]any{"reason": c.Reason}})
+		Changes: map[string]rules.Change{}, Payload: map[string]any{"reason": c.Reason}, ConfigAtLeast: c.Generation})
 }

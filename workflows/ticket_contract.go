@@ -123,6 +123,10 @@ type TicketInput struct {
 	// MaxChangesPerRun makes the run continue-as-new after that many changes even when Temporal
 	// does not suggest it yet (0: only when suggested). Tests use it.
 	MaxChangesPerRun int `json:",omitempty"`
+	// ConfigGeneration is the configuration generation the creation's evaluation must see
+	// (schema.ReserveTicket): edits committed before the ticket was created apply to it even
+	// on a worker whose cache has not heard of them yet.
+	ConfigGeneration int64 `json:",omitempty"`
 }
 
 // TicketState is the whole state of a ticket workflow, carried across continue-as-new.

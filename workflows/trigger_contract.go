@@ -32,6 +32,9 @@ type TriggerEvent struct {
 	OnlyTrigger string `json:",omitempty"`
 	// Payload is the event's own data (sla.*: the target).
 	Payload map[string]any `json:",omitempty"`
+	// ConfigAtLeast is the configuration generation the evaluation must read at least (0:
+	// whatever the worker has): set on a creation and on a config.changed event.
+	ConfigAtLeast int64 `json:",omitempty"`
 }
 
 // TimerSpec is a time condition the ticket keeps a durable timer for.
