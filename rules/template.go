@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -31,7 +32,12 @@ const (
 // parseTemplate parses a trigger template and refuses the constructs that could make it
 // expensive. nested tells whether it has a range inside a range.
 func parseTemplate(name, text string) (tpl *template.Template, nested bool, err error) {
-	tpl, err = template.New(name).Option("missingkey=zero").Funcs(template.FuncMap{"printf": boundedPrintf}).Parse(text)
+	return parseTemplateFuncs(name, text, nil)
+}
+
+// parseTemplateFuncs is parseTemplate with more functions (placeholder groups).
+func parseTemplateFuncs(name, text string, funcs template.FuncMap) (tpl *template.Template, nested bool, err error) {
+	tpl, err = template.New(name).Option("missingkey=zero").Funcs(template.FuncMap{"printf": boundedPrintf}).Funcs(funcs).Parse(text)
 	if err != nil {
 		return nil, false, err
 	}
@@ -188,4 +194,133 @@ func oversized(v reflect.Value, path string) string {
 		}
 	}
 	return ""
+}
+
+// --- placeholders
+
+// Placeholders are named groups of text values a template fills in as {{group.name}}:
+// {{ticket.subject}}, {{agent.name}}. Each group is a template function answering its values,
+// so the text needs no leading dot; the bounds above hold as for ticket templates.
+type Placeholders map[string]map[string]string
+
+// TextBlockPlaceholders are the placeholders a text building block may use (values empty).
+var TextBlockPlaceholders = Placeholders{
+	"ticket":   {"id": "", "protocol": "", "subject": "", "category": "", "urgency": "", "status": ""},
+	"customer": {"name": "", "email": ""},
+	"agent":    {"name": "", "email": ""},
+}
+
+// Names are the placeholders as written, sorted: {{agent.email}}, {{agent.name}}, ...
+func (p Placeholders) Names() []string {
+	var out []string
+	for g, vals := range p {
+		for n := range vals {
+			out = append(out, "{{"+g+"."+n+"}}")
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p Placeholders) funcs() template.FuncMap {
+	fm := template.FuncMap{}
+	for g, vals := range p {
+		fm[g] = func() map[string]string { return vals }
+	}
+	return fm
+}
+
+// CheckPlaceholders parses text as RenderPlaceholders does and names, as written, the
+// placeholders in it that allowed does not have: {{ticket.subjct}}, {{.subject}}, {{agent}}.
+// An identifier that is no group at all is a parse error, naming it.
+func CheckPlaceholders(text string, allowed Placeholders) (unknown []string, err error) {
+	tpl, _, err := parseTemplateFuncs("text", text, allowed.funcs())
+	if err != nil {
+		return nil, err
+	}
+	add := func(name string) {
+		if !slices.Contains(unknown, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			if n != nil {
+				for _, c := range n.Cmds {
+					walk(c)
+				}
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.ChainNode:
+			id, ok := n.Node.(*parse.IdentifierNode)
+			switch {
+			case !ok:
+				walk(n.Node)
+			case len(n.Field) != 1:
+				add("{{" + id.Ident + "." + strings.Join(n.Field, ".") + "}}")
+			default:
+				if _, known := allowed[id.Ident][n.Field[0]]; !known {
+					add("{{" + id.Ident + "." + n.Field[0] + "}}")
+				}
+			}
+		case *parse.IdentifierNode:
+			if _, group := allowed[n.Ident]; group {
+				add("{{" + n.Ident + "}}")
+			}
+		case *parse.FieldNode:
+			add("{{." + strings.Join(n.Ident, ".") + "}}")
+		case *parse.VariableNode:
+			add("{{" + strings.Join(n.Ident, ".") + "}}")
+		case *parse.DotNode:
+			add("{{.}}")
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		}
+	}
+	walk(tpl.Tree.Root)
+	return unknown, nil
+}
+
+// RenderPlaceholders fills text with values; a value the group does not have renders as
+// nothing. The output is at most limit characters; a longer one is an error.
+func RenderPlaceholders(text string, values Placeholders, limit int) (string, error) {
+	tpl, _, err := parseTemplateFuncs("text", text, values.funcs())
+	if err != nil {
+		return "", err
+	}
+	w := &limitedWriter{max: 4 * limit}
+	if err := tpl.Execute(w, nil); err != nil {
+		if errors.Is(err, ErrTooLong) {
+			return "", fmt.Errorf("%w of %d characters", ErrTooLong, limit)
+		}
+		return "", err
+	}
+	out := w.b.String()
+	if n := utf8.RuneCountInString(out); n > limit {
+		return "", fmt.Errorf("%w of %d characters (%d)", ErrTooLong, limit, n)
+	}
+	return out, nil
 }

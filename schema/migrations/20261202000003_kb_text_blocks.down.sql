@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS text_blocks, kb_articles;
