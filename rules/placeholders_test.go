@@ -24,11 +24,11 @@ func TestPlaceholders(t *testing.T) {
 	for text, want := range map[string][]string{
 		"Hello {{ticket.subject}} {{customer.name}} {{agent.name}}": nil,
 		"{{ticket.subjct}} and {{agent.phone}}":                     {"{{ticket.subjct}}", "{{agent.phone}}"},
-		"{{.subject}}":                       {"{{.subject}}"},
-		"{{ticket}}":                         {"{{ticket}}"},
-		"{{ticket.subject.x}}":               {"{{ticket.subject.x}}"},
-		`{{printf "%s" customer.nme}}`:       {"{{customer.nme}}"},
-		"{{if ticket.x}}{{end}}{{ticket.x}}": {"{{ticket.x}}"},
+		"{{.subject}}":                                              {"{{.subject}}"},
+		"{{ticket}}":                                                {"{{ticket}}"},
+		"{{ticket.subject.x}}":                                      {"{{ticket.subject.x}}"},
+		`{{printf "%s" customer.nme}}`:                              {"{{customer.nme}}"},
+		"{{if ticket.x}}{{end}}{{ticket.x}}":                        {"{{ticket.x}}"},
 	} {
 		got, err := CheckPlaceholders(text, TextBlockPlaceholders)
 		require.NoError(t, err, text)
