@@ -111,6 +111,7 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	// Failed authentications are limited per client address before any token lookup.
 	app.Use("/public/v1", s.limitAuthFailures)
 	s.telephonyRoutes(app)
+	s.publicKBRoutes(app) // published articles, for anyone (no token)
 	// Every route below starts with requirePerm, which runs the Idempotency-Key middleware
 	// after the permission check (TestEveryRouteChecksAPermission).
 	v1 := app.Group("/api/v1", s.limitAuthFailures, s.authenticate, s.limit, s.withServer)
@@ -127,6 +128,8 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.webhookRoutes(v1)
 	s.triggerRoutes(v1)
 	s.formRoutes(v1)
+	s.kbRoutes(v1)
+	s.textBlockRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
