@@ -140,7 +140,9 @@ func TestKBArticleAPI(t *testing.T) {
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			s.callRaw(t, s.admin, "POST", "/api/v1/kb/articles", bad.body).expectError(422, "validation_failed", bad.field)
-			if bad.field != "title" && bad.field != "Title" {
+			// On update too, but for title problems and a title to make no slug of (an update
+			// never remakes the slug).
+			if bad.field != "title" && bad.field != "Title" && bad.name != "no slug to make" {
 				patch := strings.Replace(bad.body, `"title":"T",`, "", 1)
 				s.callRaw(t, s.admin, "PATCH", "/api/v1/kb/articles/"+b.ID, patch).expectError(422, "validation_failed", bad.field)
 			}
