@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/switchboardhq/switchboard/internal/markup"
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
@@ -152,7 +153,9 @@ func (a *Activities) resolve(ctx context.Context, in workflows.EvaluateInput, t 
 	// A template that renders past the API's limit for what it fills (or past its work
 	// bounds) fails only its action, reported below and recorded with the execution.
 	case rules.ActionAddAction:
-		r.RenderedBody, err = rules.Render(r.Body, t, rules.MaxBody)
+		if r.RenderedBody, err = rules.Render(r.Body, t, rules.MaxBody); err == nil {
+			r.RenderedHTML = markup.Render(r.RenderedBody)
+		}
 	case rules.ActionSetSubject:
 		r.RenderedSubject, err = rules.Render(r.Subject, t, rules.MaxSubject)
 	case rules.ActionCreateChildTicket:

@@ -143,7 +143,7 @@ func (tc *tokenCache) purge() {
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	token, ok := strings.CutPrefix(h, "Bearer ")
-	if h == "" && c.Path() == "/api/v1/stream" {
+	if h == "" && isStreamPath(c.Path()) {
 		token, ok = c.Query("token"), true // EventSource cannot send headers
 	}
 	if !ok || strings.TrimSpace(token) == "" {
@@ -244,4 +244,10 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// isStreamPath: the Server-Sent Events routes, which browsers' EventSource opens without
+// headers, so they also take ?token=.
+func isStreamPath(path string) bool {
+	return path == "/api/v1/stream" || (strings.HasPrefix(path, "/api/v1/tickets/") && strings.HasSuffix(path, "/stream"))
 }

@@ -40,6 +40,12 @@ type Config struct {
 	AuthFailureLimit int
 	// CallNoEndAfter ends a phone call that never gets an end callback.
 	CallNoEndAfter time.Duration
+	// MessengerRequireOwner: agents message a ticket's customers only once the ticket is
+	// theirs (accepted or assigned to them). Internal notes are open to every agent.
+	MessengerRequireOwner bool
+	// VideoURLTemplate makes video sessions' join links: "{room}" is replaced by an
+	// unguessable room name. Empty: video sessions are off.
+	VideoURLTemplate string
 }
 
 // DefaultConfig is the configuration used when nothing is set.
@@ -47,7 +53,7 @@ func DefaultConfig() Config {
 	return Config{TaskQueue: workflows.DefaultTaskQueue, TemporalUIURL: "http://localhost:8233", Namespace: "default",
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
-		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter}
+		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true}
 }
 
 // Server holds the API's dependencies.

@@ -25,6 +25,8 @@ type teamInput struct {
 	Name      *string   `json:"name" validate:"omitnil,notblank,max=100"`
 	MemberIDs *[]string `json:"memberIds" validate:"omitnil,max=500,dive,max=64"`
 	IsActive  *bool     `json:"isActive"`
+	// VideoSessions turns the team's video sessions on or off (default on).
+	VideoSessions *bool `json:"videoSessions"`
 }
 
 func (s *Server) createTeam(c *fiber.Ctx) error {
@@ -36,7 +38,7 @@ func (s *Server) createTeam(c *fiber.Ctx) error {
 		return errField("name", "is required")
 	}
 	now := time.Now().UTC()
-	t := schema.Team{ID: uuid.Must(uuid.NewV7()).String(), IsActive: true, MemberIDs: []string{}, CreatedAt: now, UpdatedAt: now}
+	t := schema.Team{ID: uuid.Must(uuid.NewV7()).String(), IsActive: true, VideoSessions: true, MemberIDs: []string{}, CreatedAt: now, UpdatedAt: now}
 	return s.saveTeam(c, &t, nil, in, "create", fiber.StatusCreated)
 }
 
@@ -73,6 +75,7 @@ func (s *Server) saveTeam(c *fiber.Ctx, t *schema.Team, before *schema.Team, in 
 		t.Name = strings.TrimSpace(*in.Name)
 	}
 	set(&t.IsActive, in.IsActive)
+	set(&t.VideoSessions, in.VideoSessions)
 	if in.MemberIDs != nil {
 		t.MemberIDs = uniq(*in.MemberIDs)
 		if err := s.checkAgents(ctx, "memberIds", t.MemberIDs); err != nil {
@@ -83,7 +86,7 @@ func (s *Server) saveTeam(c *fiber.Ctx, t *schema.Team, before *schema.Team, in 
 }
 
 var teams = &configResource[schema.Team]{entity: "team", noun: "team",
-	columns: []string{"name", "is_active", "updated_at"},
+	columns: []string{"name", "is_active", "video_sessions", "updated_at"},
 	id:      func(t *schema.Team) string { return t.ID },
 	writeError: func(t *schema.Team, err error) error {
 		if uniqueViolation(err) {

@@ -30,6 +30,8 @@ func (s *Server) ticketRoutes(r fiber.Router) {
 	r.Post("/tickets/:id/status", requirePerm(PermTicketsWrite), staffOnly, s.changeTicketStatus)
 	r.Post("/tickets/:id/actions", requirePerm(PermTicketsWrite), s.addTicketAction)
 	r.Post("/tickets/:id/reopen", requirePerm(PermTicketsWrite), s.reopenTicket)
+	s.messageRoutes(r)
+	s.videoSessionRoutes(r)
 }
 
 func staffOnly(c *fiber.Ctx) error {
@@ -101,6 +103,12 @@ type ticketView struct {
 	Actions       []schema.Action `json:"actions"`
 	StatusHistory []statusEntry   `json:"statusHistory"`
 	OwnerHistory  []ownerEntry    `json:"ownerHistory"`
+	// Messenger is what the ticket's messenger offers the reader (GET /tickets/{id} only).
+	Messenger *messengerView `json:"messenger,omitempty"`
+}
+
+type messengerView struct {
+	Capabilities capabilities `json:"capabilities"`
 }
 
 func (s *Server) workflowRef(t *schema.Ticket) workflowRef {
@@ -130,6 +138,18 @@ func spent(start time.Time, end *time.Time) int64 {
 func (s *Server) view(d *schema.TicketDetail) ticketView {
 	v := ticketView{ticketSummary: s.summary(d.Ticket, time.Now()),
 		Actions: orEmptyOf(d.Actions), StatusHistory: []statusEntry{}, OwnerHistory: []ownerEntry{}}
+	for i := range v.Actions {
+		a := &v.Actions[i]
+		if a.HTML == "" { // written before messages were rendered at send
+			a.HTML = renderBody(a.Body)
+		}
+		if a.Attachments == nil {
+			a.Attachments = []schema.AttachmentRef{}
+		}
+		if a.Kind == "" {
+			a.Kind = schema.KindText
+		}
+	}
 	for _, h := range d.StatusHistory {
 		v.StatusHistory = append(v.StatusHistory, statusEntry{h, spent(h.StartedAt, h.EndedAt)})
 	}
@@ -236,7 +256,18 @@ func (s *Server) getTicket(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.respondTicket(c, t.ID, fiber.StatusOK)
+	p := principal(c)
+	d, err := schema.LoadTicket(c.UserContext(), s.db, t.ID, p.isCustomer())
+	if err != nil {
+		return err
+	}
+	cp, err := s.messengerCapabilities(c, &d.Ticket)
+	if err != nil {
+		return err
+	}
+	v := s.viewFor(p, d)
+	v.Messenger = &messengerView{Capabilities: cp}
+	return c.JSON(v)
 }
 
 func actor(c *fiber.Ctx) workflows.Actor {
@@ -470,32 +501,41 @@ func (s *Server) checkOwnerTeam(ctx context.Context, owner, team *string, fields
 // update sends a change to the ticket's workflow and answers with the ticket afterwards. A
 // rejected change maps to 409 or 422 and leaves no trace in the workflow's history.
 func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg workflows.UpdateArg) error {
-	if workflows.IsTerminal(t.BaseStatus) {
-		return errConflict("ticket %d is %s; reopen it first", t.ID, t.BaseStatus)
+	accepted, err := s.runUpdate(c, t, name, arg, nil)
+	switch {
+	case err != nil:
+		return err
+	case accepted != nil:
+		return c.Status(fiber.StatusAccepted).JSON(accepted)
 	}
-	ctx, cancel := s.updateContext(c, arg)
-	defer cancel()
-	opts := client.UpdateWorkflowOptions{
-		WorkflowID: workflows.TicketWorkflowID(t.ID), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageAccepted, UpdateID: s.updateID(c),
+	return s.respondTicket(c, t.ID, fiber.StatusOK)
+}
+
+// defaultUpdateID names an update sent without an Idempotency-Key: a message's client id (so
+// a resend joins the first send) or one id for every try of this request.
+func (s *Server) defaultUpdateID(arg workflows.UpdateArg) string {
+	if in, ok := arg.(*workflows.AddActionInput); ok && in.ClientID != nil {
+		return "message/" + *in.ClientID
 	}
-	if opts.UpdateID == "" {
-		opts.UpdateID = uuid.NewString() // one id for every try of this request
-	}
+	return uuid.NewString()
+}
+
+// sendUpdate sends the update until it is accepted or refused.
+func (s *Server) sendUpdate(ctx context.Context, opts client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
 	for {
 		h, err := s.temporal.UpdateWorkflow(ctx, opts)
 		if err == nil {
-			return s.finishUpdate(ctx, c, t.ID, h)
+			return h, nil
 		}
 		if !abortedByTaskFailure(err) || ctx.Err() != nil {
-			return err
+			return nil, err
 		}
 		// The workflow task that carried the update failed (e.g. the run completed just as a
 		// signal arrived, which the server refuses): the update was aborted, not applied. Send
 		// it again under the same id; the retried task takes it.
 		select {
 		case <-ctx.Done():
-			return err
+			return nil, err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -526,22 +566,34 @@ type updateAccepted struct {
 	Message  string `json:"message"`
 }
 
-// finishUpdate waits for an accepted update's outcome until ctx ends. The change's own failure
+// finishUpdate answers an accepted update's outcome (awaitUpdate) with the ticket.
+func (s *Server) finishUpdate(ctx context.Context, c *fiber.Ctx, id int64, h client.WorkflowUpdateHandle) error {
+	accepted, err := s.awaitUpdate(ctx, id, h, nil)
+	switch {
+	case err != nil:
+		return err
+	case accepted != nil:
+		return c.Status(fiber.StatusAccepted).JSON(accepted)
+	}
+	return s.respondTicket(c, id, fiber.StatusOK)
+}
+
+// awaitUpdate waits for an accepted update's outcome until ctx ends. The change's own failure
 // (refused under the workflow's lock) is the answer; any other error only means the outcome was
 // not seen in time: the change is accepted and lands, so the answer is 202, never a 5xx.
-func (s *Server) finishUpdate(ctx context.Context, c *fiber.Ctx, id int64, h client.WorkflowUpdateHandle) error {
-	err := h.Get(ctx, nil)
+func (s *Server) awaitUpdate(ctx context.Context, id int64, h client.WorkflowUpdateHandle, out any) (*updateAccepted, error) {
+	err := h.Get(ctx, out)
 	var appErr *temporal.ApplicationError
 	var canceled *temporal.CanceledError
 	switch {
 	case err == nil:
-		return s.respondTicket(c, id, fiber.StatusOK)
+		return nil, nil
 	case errors.As(err, &appErr), errors.As(err, &canceled):
-		return err
+		return nil, err
 	}
 	s.log.Warn("update accepted but not completed in time; answered 202", "ticket", id, "update", h.UpdateID(), "err", err)
-	return c.Status(fiber.StatusAccepted).JSON(updateAccepted{TicketID: id, UpdateID: h.UpdateID(), Status: "accepted",
-		Message: "the change is accepted and will be stored; reload the ticket to see it"})
+	return &updateAccepted{TicketID: id, UpdateID: h.UpdateID(), Status: "accepted",
+		Message: "the change is accepted and will be stored; reload the ticket to see it"}, nil
 }
 
 // updateID ties a workflow update to the request's Idempotency-Key (which belongs to the token)
@@ -619,40 +671,6 @@ func (s *Server) changeTicketStatus(c *fiber.Ctx) error {
 	}
 	return s.update(c, t, workflows.UpdateChangeStatus, &workflows.ChangeStatusInput{Actor: actor(c), Status: st.Name,
 		BaseStatus: st.BaseStatus, RequiresJustification: st.RequiresJustification, Justification: in.Justification})
-}
-
-type actionInput struct {
-	Type   string `json:"type" validate:"required,oneof=public internal"`
-	Body   string `json:"body" validate:"required,notblank,max=65536"`
-	Origin int    `json:"origin"`
-}
-
-func (s *Server) addTicketAction(c *fiber.Ctx) error {
-	var in actionInput
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	p := principal(c)
-	if in.Origin == 0 {
-		in.Origin = schema.OriginAPI
-		if p.isCustomer() {
-			in.Origin = schema.OriginWebCustomer
-		}
-	}
-	if !contains(schema.Origins, in.Origin) {
-		return errField("origin", "unknown origin %d; allowed: %v", in.Origin, schema.Origins)
-	}
-	if p.isCustomer() && in.Type != "public" {
-		return errField("type", "customers can only add public replies")
-	}
-	t, err := s.loadTicket(c)
-	if err != nil {
-		return err
-	}
-	if p.isCustomer() && t.BaseStatus == schema.BaseClosed {
-		return errConflict("ticket %d is closed; open a new ticket", t.ID)
-	}
-	return s.update(c, t, workflows.UpdateAddAction, &workflows.AddActionInput{Actor: actor(c), Type: in.Type, Body: in.Body, Origin: in.Origin})
 }
 
 type ticketPatch struct {

@@ -42,12 +42,16 @@ func (s *scale) benchLifecycle() error {
 	if err := call("POST", "/api/v1/sla-policies", policy, nil); err != nil {
 		return err
 	}
-	fmt.Printf("lifecycle: create, 5 replies, 2 updates, SLA warning and breach, resolve, auto-close (takes a minute); backend: %s\n", backend)
+	fmt.Printf("lifecycle: create, accept, 5 replies, 2 updates, SLA warning and breach, resolve, auto-close (takes a minute); backend: %s\n", backend)
 	var t struct{ ID int64 }
 	if err := call("POST", "/api/v1/tickets", map[string]any{"subject": "Lifecycle", "description": "Counting events", "category": category}, &t); err != nil {
 		return err
 	}
 	path := fmt.Sprintf("/api/v1/tickets/%d", t.ID)
+	// The agent takes the ticket before replying (the messenger's rule).
+	if err := call("POST", path+"/accept", nil, nil); err != nil {
+		return err
+	}
 	for i := range 5 {
 		if err := call("POST", path+"/actions", map[string]any{"type": "public", "body": fmt.Sprintf("Reply %d", i+1)}, nil); err != nil {
 			return err

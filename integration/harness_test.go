@@ -106,6 +106,11 @@ type stackOptions struct {
 	// webhooks configures delivery (default: receivers on 127.0.0.0/8 allowed, retries after
 	// 300 ms, 600 ms, ... instead of 10 s, 20 s, ...)
 	webhooks *webhook.Options
+	// messengerRule turns on the messenger's rule that agents message customers only on
+	// tickets they own (the product's default; off here so other tests need not accept first).
+	messengerRule bool
+	// videoTemplate turns video sessions on.
+	videoTemplate string
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -156,6 +161,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.rateLimit > 0 {
 		cfg.RateLimit = o.rateLimit
 	}
+	cfg.MessengerRequireOwner, cfg.VideoURLTemplate = o.messengerRule, o.videoTemplate
 	app := api.New(s.db, s.tc, cfg, quietLogger(), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

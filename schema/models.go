@@ -74,12 +74,14 @@ type Person struct {
 type Team struct {
 	bun.BaseModel `bun:"table:teams" json:"-"`
 
-	ID        string    `bun:"id,pk" json:"id"`
-	Name      string    `bun:"name" json:"name"`
-	IsActive  bool      `bun:"is_active" json:"isActive"`
-	MemberIDs []string  `bun:"-" json:"memberIds"`
-	CreatedAt time.Time `bun:"created_at" json:"createdAt"`
-	UpdatedAt time.Time `bun:"updated_at" json:"updatedAt"`
+	ID       string `bun:"id,pk" json:"id"`
+	Name     string `bun:"name" json:"name"`
+	IsActive bool   `bun:"is_active" json:"isActive"`
+	// VideoSessions says whether the team's agents may open video sessions from a ticket.
+	VideoSessions bool      `bun:"video_sessions,default:true" json:"videoSessions"`
+	MemberIDs     []string  `bun:"-" json:"memberIds"`
+	CreatedAt     time.Time `bun:"created_at" json:"createdAt"`
+	UpdatedAt     time.Time `bun:"updated_at" json:"updatedAt"`
 }
 
 // TeamMember links an agent to a team.
@@ -166,6 +168,35 @@ type Action struct {
 	AuthorID  string    `bun:"author_id" json:"authorId"`
 	Origin    int       `bun:"origin" json:"origin"`
 	CreatedAt time.Time `bun:"created_at" json:"createdAt"`
+	// Kind is what the message is (MessageKinds); HTML its body rendered and sanitized.
+	Kind        string          `bun:"kind,nullzero,default:'text'" json:"kind"`
+	HTML        string          `bun:"html" json:"html"`
+	Attachments []AttachmentRef `bun:"attachments,type:jsonb,nullzero,default:'[]'" json:"attachments"`
+	// ClientID is the sender's own id for the message: sending it again is a no-op.
+	ClientID *string `bun:"client_id" json:"clientMessageId,omitempty"`
+	// WriteSeq is the ticket write that added it (set by SaveTicket): the conversation's order.
+	WriteSeq int64 `bun:"write_seq" json:"-"`
+}
+
+// Message kinds. An update is not sent: it is a status or owner change as the conversation
+// shows it.
+const (
+	KindText          = "text"
+	KindVoice         = "voice"
+	KindAssistantLink = "assistant_link"
+	KindVideoSession  = "video_session"
+	KindUpdate        = "update"
+)
+
+// MessageKinds are the kinds a message may be sent as.
+var MessageKinds = []string{KindText, KindVoice, KindAssistantLink, KindVideoSession}
+
+// AttachmentRef is a file a message carries, as its readers see it.
+type AttachmentRef struct {
+	ID          string `json:"id"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
 }
 
 // StatusChange is one entry of a ticket's status history.
@@ -180,6 +211,7 @@ type StatusChange struct {
 	ChangedBy     string     `bun:"changed_by" json:"changedBy"`
 	StartedAt     time.Time  `bun:"started_at" json:"startedAt"`
 	EndedAt       *time.Time `bun:"ended_at" json:"endedAt"`
+	WriteSeq      int64      `bun:"write_seq" json:"-"`
 }
 
 // OwnerChange is one entry of a ticket's owner history.
@@ -193,6 +225,7 @@ type OwnerChange struct {
 	ChangedBy string     `bun:"changed_by" json:"changedBy"`
 	StartedAt time.Time  `bun:"started_at" json:"startedAt"`
 	EndedAt   *time.Time `bun:"ended_at" json:"endedAt"`
+	WriteSeq  int64      `bun:"write_seq" json:"-"`
 }
 
 // AuditEntry records a configuration change: who changed what, and when.

@@ -44,14 +44,16 @@ func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
 			return nil
 		}
 		landed = true
+		// Everything this write adds is ordered by it in the conversation (an ended entry
+		// that it only closes keeps its own: the upserts below update ended_at alone).
 		for i := range w.Actions {
-			w.Actions[i].TicketID = w.Ticket.ID
+			w.Actions[i].TicketID, w.Actions[i].WriteSeq = w.Ticket.ID, w.Ticket.Seq
 		}
 		for i := range w.Statuses {
-			w.Statuses[i].TicketID = w.Ticket.ID
+			w.Statuses[i].TicketID, w.Statuses[i].WriteSeq = w.Ticket.ID, w.Ticket.Seq
 		}
 		for i := range w.Owners {
-			w.Owners[i].TicketID = w.Ticket.ID
+			w.Owners[i].TicketID, w.Owners[i].WriteSeq = w.Ticket.ID, w.Ticket.Seq
 		}
 		if len(w.Actions) > 0 {
 			if _, err := tx.NewInsert().Model(&w.Actions).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
@@ -78,7 +80,7 @@ func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
 				return fmt.Errorf("save ticket %d owner history: %w", w.Ticket.ID, err)
 			}
 		}
-		return nil
+		return afterTicketWrite(ctx, tx, w)
 	})
 	return landed, err
 }

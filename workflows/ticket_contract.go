@@ -254,6 +254,16 @@ type AddActionInput struct {
 	Type   string
 	Body   string
 	Origin int
+	// The messenger's parts of a message: its kind (default text), its body rendered and
+	// sanitized (by the sender's side, so the workflow does no rendering), the files it
+	// carries (checked by the sender against the ticket's uploads) and the client's id.
+	Kind        string                 `json:",omitempty"`
+	HTML        string                 `json:",omitempty"`
+	Attachments []schema.AttachmentRef `json:",omitempty"`
+	ClientID    *string                `json:",omitempty"`
+	// RequireOwner: staff may send a public message only on a ticket they own (accepted or
+	// assigned); internal notes are open to every agent.
+	RequireOwner bool `json:",omitempty"`
 }
 
 // SetFieldsInput edits ticket fields; nil fields are left as they are. CustomFields is merged:

@@ -148,7 +148,7 @@ func (w *ticketWorkflow) applyAction(ctx workflow.Context, ev TriggerEvent, f Fi
 		change(none, func(now time.Time, wr *schema.TicketWrite) {
 			t.ActionCount++
 			wr.Actions = append(wr.Actions, schema.Action{TicketID: t.ID, ID: t.ActionCount, Type: a.ActionType,
-				Body: a.RenderedBody, AuthorID: f.TriggerID, Origin: schema.OriginTrigger, CreatedAt: now})
+				Body: a.RenderedBody, HTML: a.RenderedHTML, AuthorID: f.TriggerID, Origin: schema.OriginTrigger, CreatedAt: now})
 		})
 	case rules.ActionCallWebhook:
 		err = w.callWebhook(ctx, ev, f, i, a)

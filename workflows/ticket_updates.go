@@ -132,7 +132,23 @@ func (w *ticketWorkflow) validateAddAction(ctx workflow.Context, in AddActionInp
 	if in.Actor.Role == schema.RoleCustomer && in.Type != "public" {
 		return Invalid("type", "customers can only add public replies")
 	}
-	return w.checkOpen()
+	if err := w.checkOpen(); err != nil {
+		return err
+	}
+	return w.checkMaySpeak(in)
+}
+
+// checkMaySpeak is the messenger's rule: an agent speaks to the customer only once the ticket
+// is theirs (accepted or assigned to them). Internal notes, customers and triggers are not
+// bound by it.
+func (w *ticketWorkflow) checkMaySpeak(in AddActionInput) error {
+	if !in.RequireOwner || in.Type != "public" || in.Actor.Role == schema.RoleCustomer {
+		return nil
+	}
+	if owner := w.st.Ticket.OwnerID; owner == nil || *owner != in.Actor.ID {
+		return Conflict("accept the ticket or have it assigned to you before messaging the customer (internal notes are open to every agent)")
+	}
+	return nil
 }
 
 // addAction appends to the timeline. A customer's public reply on a resolved ticket reopens it.
@@ -140,8 +156,13 @@ func (w *ticketWorkflow) addAction(ctx workflow.Context, in AddActionInput) (sch
 	err := w.apply(ctx, by(in.Actor), func() error { return w.validateAddAction(ctx, in) }, func(now time.Time, wr *schema.TicketWrite) {
 		t := &w.st.Ticket
 		t.ActionCount++
+		kind := in.Kind
+		if kind == "" {
+			kind = schema.KindText
+		}
 		wr.Actions = append(wr.Actions, schema.Action{TicketID: t.ID, ID: t.ActionCount, Type: in.Type,
-			Body: in.Body, AuthorID: in.Actor.ID, Origin: in.Origin, CreatedAt: now})
+			Body: in.Body, AuthorID: in.Actor.ID, Origin: in.Origin, CreatedAt: now,
+			Kind: kind, HTML: in.HTML, Attachments: in.Attachments, ClientID: in.ClientID})
 		if in.Actor.Role == schema.RoleCustomer && t.BaseStatus == schema.BaseResolved {
 			w.moveStatus(now, wr, in.Actor, schema.BaseInAttendance, schema.BaseInAttendance, "")
 		}

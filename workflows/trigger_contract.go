@@ -70,7 +70,9 @@ type ResolvedAction struct {
 	// assign_team with a distribution: the agent picked.
 	PickedAgentID string `json:",omitempty"`
 	// add_action, set_subject, create_child_ticket: the rendered texts.
-	RenderedBody    string `json:",omitempty"`
+	RenderedBody string `json:",omitempty"`
+	// RenderedHTML is RenderedBody rendered and sanitized, as a message shows it.
+	RenderedHTML    string `json:",omitempty"`
 	RenderedSubject string `json:",omitempty"`
 	// create_child_ticket: the number reserved for the child.
 	ChildTicketID int64 `json:",omitempty"`

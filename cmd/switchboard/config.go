@@ -39,56 +39,64 @@ type Config struct {
 	MaxConcurrent     int
 	// WebhookAllow are internal ranges webhooks may reach (the guard refuses them otherwise).
 	WebhookAllow []netip.Prefix
+	// MessengerRequireOwner: agents message customers only on tickets they own.
+	MessengerRequireOwner bool
+	// VideoURLTemplate makes video sessions' links ("{room}"); empty turns them off.
+	VideoURLTemplate string
 }
 
 // envDefaults are the values used when a variable is unset or empty.
 var envDefaults = map[string]string{
-	"SWITCHBOARD_DATABASE_URL":        "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
-	"TEMPORAL_ADDRESS":                "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":              "default",
-	"SWITCHBOARD_TEMPORAL_UI_URL":     "http://localhost:8233",
-	"SWITCHBOARD_HTTP_ADDR":           ":8080",
-	"SWITCHBOARD_TASK_QUEUE":          workflows.DefaultTaskQueue,
-	"SWITCHBOARD_AUTO_CLOSE_AFTER":    "7d",
-	"SWITCHBOARD_SHUTDOWN_TIMEOUT":    "30s",
-	"SWITCHBOARD_BODY_LIMIT":          "1MiB",
-	"SWITCHBOARD_URGENCIES":           "Low,Medium,High,Urgent",
-	"SWITCHBOARD_LOG_LEVEL":           "info",
-	"SWITCHBOARD_LOG_FORMAT":          "json",
-	"SWITCHBOARD_WORKFLOW_POLLERS":    "8",
-	"SWITCHBOARD_ACTIVITY_POLLERS":    "4",
-	"SWITCHBOARD_MAX_CONCURRENT":      "256",
-	"SWITCHBOARD_ADMIN_TOKEN":         "",
-	"SWITCHBOARD_RATE_LIMIT":          "1200",
-	"SWITCHBOARD_AUTH_FAILURE_LIMIT":  "60",
-	"SWITCHBOARD_CALL_NO_END_AFTER":   "4h",
-	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS": "",
+	"SWITCHBOARD_DATABASE_URL":            "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
+	"TEMPORAL_ADDRESS":                    "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":                  "default",
+	"SWITCHBOARD_TEMPORAL_UI_URL":         "http://localhost:8233",
+	"SWITCHBOARD_HTTP_ADDR":               ":8080",
+	"SWITCHBOARD_TASK_QUEUE":              workflows.DefaultTaskQueue,
+	"SWITCHBOARD_AUTO_CLOSE_AFTER":        "7d",
+	"SWITCHBOARD_SHUTDOWN_TIMEOUT":        "30s",
+	"SWITCHBOARD_BODY_LIMIT":              "1MiB",
+	"SWITCHBOARD_URGENCIES":               "Low,Medium,High,Urgent",
+	"SWITCHBOARD_LOG_LEVEL":               "info",
+	"SWITCHBOARD_LOG_FORMAT":              "json",
+	"SWITCHBOARD_WORKFLOW_POLLERS":        "8",
+	"SWITCHBOARD_ACTIVITY_POLLERS":        "4",
+	"SWITCHBOARD_MAX_CONCURRENT":          "256",
+	"SWITCHBOARD_ADMIN_TOKEN":             "",
+	"SWITCHBOARD_RATE_LIMIT":              "1200",
+	"SWITCHBOARD_AUTH_FAILURE_LIMIT":      "60",
+	"SWITCHBOARD_CALL_NO_END_AFTER":       "4h",
+	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS":     "",
+	"SWITCHBOARD_MESSENGER_REQUIRE_OWNER": "true",
+	"SWITCHBOARD_VIDEO_URL_TEMPLATE":      "",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
 func LoadConfig(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:       p.url("SWITCHBOARD_DATABASE_URL", "postgres", "postgresql"),
-		TemporalAddress:   p.hostPort("TEMPORAL_ADDRESS", true),
-		TemporalNamespace: p.nonEmpty("TEMPORAL_NAMESPACE"),
-		TemporalUIURL:     p.url("SWITCHBOARD_TEMPORAL_UI_URL", "http", "https"),
-		HTTPAddr:          p.hostPort("SWITCHBOARD_HTTP_ADDR", false),
-		AdminToken:        p.adminToken("SWITCHBOARD_ADMIN_TOKEN"),
-		TaskQueue:         p.nonEmpty("SWITCHBOARD_TASK_QUEUE"),
-		AutoCloseAfter:    p.duration("SWITCHBOARD_AUTO_CLOSE_AFTER"),
-		ShutdownTimeout:   p.duration("SWITCHBOARD_SHUTDOWN_TIMEOUT"),
-		BodyLimit:         p.size("SWITCHBOARD_BODY_LIMIT"),
-		Urgencies:         p.list("SWITCHBOARD_URGENCIES"),
-		LogLevel:          p.level("SWITCHBOARD_LOG_LEVEL"),
-		LogFormat:         p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
-		RateLimit:         p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
-		AuthFailureLimit:  p.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT", 0, 1_000_000),
-		CallNoEndAfter:    p.duration("SWITCHBOARD_CALL_NO_END_AFTER"),
-		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
-		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
-		MaxConcurrent:     p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
-		WebhookAllow:      p.cidrs("SWITCHBOARD_WEBHOOK_ALLOW_CIDRS"),
+		DatabaseURL:           p.url("SWITCHBOARD_DATABASE_URL", "postgres", "postgresql"),
+		TemporalAddress:       p.hostPort("TEMPORAL_ADDRESS", true),
+		TemporalNamespace:     p.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalUIURL:         p.url("SWITCHBOARD_TEMPORAL_UI_URL", "http", "https"),
+		HTTPAddr:              p.hostPort("SWITCHBOARD_HTTP_ADDR", false),
+		AdminToken:            p.adminToken("SWITCHBOARD_ADMIN_TOKEN"),
+		TaskQueue:             p.nonEmpty("SWITCHBOARD_TASK_QUEUE"),
+		AutoCloseAfter:        p.duration("SWITCHBOARD_AUTO_CLOSE_AFTER"),
+		ShutdownTimeout:       p.duration("SWITCHBOARD_SHUTDOWN_TIMEOUT"),
+		BodyLimit:             p.size("SWITCHBOARD_BODY_LIMIT"),
+		Urgencies:             p.list("SWITCHBOARD_URGENCIES"),
+		LogLevel:              p.level("SWITCHBOARD_LOG_LEVEL"),
+		LogFormat:             p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
+		RateLimit:             p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
+		AuthFailureLimit:      p.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT", 0, 1_000_000),
+		CallNoEndAfter:        p.duration("SWITCHBOARD_CALL_NO_END_AFTER"),
+		WorkflowPollers:       p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
+		ActivityPollers:       p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
+		MaxConcurrent:         p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
+		WebhookAllow:          p.cidrs("SWITCHBOARD_WEBHOOK_ALLOW_CIDRS"),
+		MessengerRequireOwner: p.oneOf("SWITCHBOARD_MESSENGER_REQUIRE_OWNER", "true", "false") == "true",
+		VideoURLTemplate:      p.videoTemplate("SWITCHBOARD_VIDEO_URL_TEMPLATE"),
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -254,4 +262,17 @@ func csvList(v string) []string {
 		}
 	}
 	return out
+}
+
+// videoTemplate is empty (video sessions off) or an http(s) URL with a {room} to fill.
+func (p *parser) videoTemplate(name string) string {
+	v := p.get(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(strings.ReplaceAll(v, "{room}", "room"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.Contains(v, "{room}") {
+		p.fail(name, v, "must be an http(s) URL containing {room}, e.g. https://meet.example/{room}")
+	}
+	return v
 }

@@ -156,6 +156,7 @@ func apiConfig(cfg Config) api.Config {
 	c.TaskQueue, c.TemporalUIURL, c.Namespace = cfg.TaskQueue, cfg.TemporalUIURL, cfg.TemporalNamespace
 	c.AutoCloseAfter, c.BodyLimit, c.Urgencies = cfg.AutoCloseAfter, cfg.BodyLimit, cfg.Urgencies
 	c.RateLimit, c.AuthFailureLimit, c.CallNoEndAfter = cfg.RateLimit, cfg.AuthFailureLimit, cfg.CallNoEndAfter
+	c.MessengerRequireOwner, c.VideoURLTemplate = cfg.MessengerRequireOwner, cfg.VideoURLTemplate
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,14 +41,60 @@ func Publish(ctx context.Context, db *bun.DB, e Event) error {
 	return err
 }
 
-// Hub fans events out to the streams connected to this instance.
+// TicketChannel carries the id of a ticket whose conversation grew (schema.TicketChannel).
+const TicketChannel = "switchboard_ticket"
+
+// Hub fans events out to the streams connected to this instance: agents' events, and wake-ups
+// for the streams of a ticket's conversation (which read what is new from PostgreSQL
+// themselves, so a wake-up carries nothing and many coalesce into one).
 type Hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan Event]struct{}
+	mu      sync.Mutex
+	subs    map[string]map[chan Event]struct{}
+	tickets map[int64]map[chan struct{}]struct{}
 }
 
 // NewHub returns a hub with no subscribers.
-func NewHub() *Hub { return &Hub{subs: map[string]map[chan Event]struct{}{}} }
+func NewHub() *Hub {
+	return &Hub{subs: map[string]map[chan Event]struct{}{}, tickets: map[int64]map[chan struct{}]struct{}{}}
+}
+
+// SubscribeTicket returns wake-ups for a ticket's conversation until cancel is called. The
+// channel holds one pending wake-up; more coalesce into it.
+func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	h.mu.Lock()
+	if h.tickets[id] == nil {
+		h.tickets[id] = map[chan struct{}]struct{}{}
+	}
+	h.tickets[id][ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.tickets[id], ch)
+		if len(h.tickets[id]) == 0 {
+			delete(h.tickets, id)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// wakeTickets wakes the streams of the given ticket, or of every ticket (all): after a lost
+// connection, notifications may have been missed.
+func (h *Hub) wakeTickets(id int64, all bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for tid, subs := range h.tickets {
+		if !all && tid != id {
+			continue
+		}
+		for ch := range subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
 
 // Subscribe returns the events for an agent until cancel is called.
 func (h *Hub) Subscribe(agentID string) (<-chan Event, func()) {
@@ -84,7 +131,7 @@ func (h *Hub) dispatch(e Event) {
 func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 	for ctx.Err() == nil {
 		ln := pgdriver.NewListener(db)
-		if err := ln.Listen(ctx, Channel); err != nil {
+		if err := ln.Listen(ctx, Channel, TicketChannel); err != nil {
 			log.Warn("events: listen failed; retrying", "err", err)
 			_ = ln.Close()
 			select {
@@ -93,6 +140,7 @@ func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 			}
 			continue
 		}
+		h.wakeTickets(0, true) // what was notified while not listening is read now
 		h.receive(ctx, db, ln, log)
 		_ = ln.Close()
 	}
@@ -100,12 +148,18 @@ func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 
 func (h *Hub) receive(ctx context.Context, db *bun.DB, ln *pgdriver.Listener, log *slog.Logger) {
 	for {
-		_, payload, err := ln.Receive(ctx)
+		channel, payload, err := ln.Receive(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("events: connection lost; reconnecting", "err", err)
 			}
 			return
+		}
+		if channel == TicketChannel {
+			if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+				h.wakeTickets(id, false)
+			}
+			continue
 		}
 		var e Event
 		if err := json.Unmarshal([]byte(payload), &e); err != nil {

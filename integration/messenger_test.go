@@ -1,0 +1,446 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// message is the subset of a conversation entry the tests read.
+type message struct {
+	Seq      int64  `json:"seq"`
+	Kind     string `json:"kind"`
+	Type     string `json:"type"`
+	ActionID *int   `json:"actionId"`
+	Body     string `json:"body"`
+	HTML     string `json:"html"`
+	AuthorID string `json:"authorId"`
+	Update   *struct {
+		Field      string `json:"field"`
+		Status     string `json:"status"`
+		BaseStatus string `json:"baseStatus"`
+		OwnerName  string `json:"ownerName"`
+	} `json:"update"`
+}
+
+func (s *stack) messages(t *testing.T, token string, id int64) []message {
+	t.Helper()
+	var all []message
+	cursor := ""
+	for {
+		var pg struct {
+			Data       []message `json:"data"`
+			NextCursor *string   `json:"next_cursor"`
+		}
+		s.call(t, token, "GET", fmt.Sprintf("/api/v1/tickets/%d/messages?limit=3&cursor=%s", id, cursor), nil).expect(200).decode(&pg)
+		all = append(all, pg.Data...)
+		if pg.NextCursor == nil {
+			return all
+		}
+		cursor = *pg.NextCursor
+	}
+}
+
+func (s *stack) send(t *testing.T, token string, id int64, body any) *resp {
+	t.Helper()
+	return s.call(t, token, "POST", fmt.Sprintf("/api/v1/tickets/%d/messages", id), body)
+}
+
+func bodies(ms []message) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Update != nil {
+			out = append(out, "update:"+m.Update.Field+":"+m.Update.Status+m.Update.OwnerName)
+		} else {
+			out = append(out, m.Type+":"+m.Body)
+		}
+	}
+	return out
+}
+
+// A conversation between an agent and a customer: the agent speaks to the customer only once
+// the ticket is theirs (internal notes are open at once); the customer's list has the updates
+// and never an internal note, numbered without gaps; messages are immutable; a closed ticket
+// takes no more customer messages.
+func TestMessengerConversation(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour, messengerRule: true})
+	defer s.close()
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Printer", "description": "It jams"})
+
+	s.send(t, p.agentTok, tk.ID, map[string]any{"body": "Hello"}).expectError(409, "conflict")
+	var got ticketWithMessenger
+	s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), nil).expect(200).decode(&got)
+	require.False(t, got.Messenger.Capabilities.CanSend, "the client hides the input until the agent accepts")
+	s.send(t, p.agentTok, tk.ID, map[string]any{"type": "internal", "body": "Looks like tray 2"}).expect(201)
+
+	s.post(t, p.agentTok, tk.ID, "accept", nil).expect(200)
+	s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), nil).expect(200).decode(&got)
+	require.True(t, got.Messenger.Capabilities.CanSend)
+	var sent message
+	s.send(t, p.agentTok, tk.ID, map[string]any{"body": "Can you try **tray 1**? See https://example.com/help"}).expect(201).decode(&sent)
+	require.Equal(t, "text", sent.Kind)
+	require.Contains(t, sent.HTML, "<strong>tray 1</strong>")
+	require.Contains(t, sent.HTML, `href="https://example.com/help"`, "URLs become links")
+	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "That worked, thanks"}).expect(201)
+	// The other agent has not accepted: their public message is refused, their note is not.
+	s.send(t, p.agent2Tok, tk.ID, map[string]any{"body": "Me too"}).expectError(409, "conflict")
+	s.post(t, p.agentTok, tk.ID, "status", map[string]any{"status": "Resolved"}).expect(200)
+
+	staff := s.messages(t, p.agentTok, tk.ID)
+	require.Equal(t, []string{"public:It jams", "internal:Looks like tray 2", "update:status:InAttendance", "update:owner:" + nameOf(t, s, p.agent),
+		"public:Can you try **tray 1**? See https://example.com/help", "public:That worked, thanks", "update:status:Resolved"}, bodies(staff))
+	customer := s.messages(t, p.customerTok, tk.ID)
+	require.Equal(t, []string{"public:It jams", "update:status:InAttendance", "update:owner:" + nameOf(t, s, p.agent),
+		"public:Can you try **tray 1**? See https://example.com/help", "public:That worked, thanks", "update:status:Resolved"}, bodies(customer))
+	for i, m := range customer {
+		require.EqualValues(t, i+1, m.Seq, "the customer's numbering has no gap where the note is")
+		require.Nil(t, m.ActionID, "action numbers count internal notes: customers do not get them")
+	}
+	for i, m := range staff {
+		require.EqualValues(t, i+1, m.Seq)
+	}
+
+	// Immutable: no edit, no delete, on either path.
+	for _, m := range []string{"PATCH", "PUT", "DELETE"} {
+		for _, sub := range []string{"messages", "actions"} {
+			r := s.call(t, p.agentTok, m, fmt.Sprintf("/api/v1/tickets/%d/%s/1", tk.ID, sub), map[string]any{"body": "rewritten"})
+			r.expectError(405, "method_not_allowed")
+			require.Equal(t, "GET, HEAD", r.header.Get("Allow"))
+		}
+	}
+	require.Equal(t, bodies(staff), bodies(s.messages(t, p.agentTok, tk.ID)))
+
+	s.post(t, p.agentTok, tk.ID, "status", map[string]any{"status": "Closed"}).expect(200)
+	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "One more thing"}).expectError(409, "conflict")
+}
+
+type ticketWithMessenger struct {
+	Messenger struct {
+		Capabilities struct {
+			CanSend       bool   `json:"canSend"`
+			VideoSessions bool   `json:"videoSessions"`
+			VideoReason   string `json:"videoSessionsReason"`
+		} `json:"capabilities"`
+	} `json:"messenger"`
+}
+
+func nameOf(t *testing.T, s *stack, personID string) string {
+	t.Helper()
+	return s.call(t, s.admin, "GET", "/api/v1/persons/"+personID, nil).expect(200).obj()["name"].(string)
+}
+
+// Markdown is rendered and sanitized: nothing a sender writes reaches a reader as active HTML.
+func TestMessengerRendersXSSInert(t *testing.T) {
+	t.Parallel()
+	s := env(t)
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "XSS"})
+	payloads := []string{
+		`<script>alert(1)</script>`,
+		`<img src=x onerror=alert(1)>`,
+		`[click](javascript:alert(1))`,
+		`<a href="javascript:alert(1)">x</a>`,
+		`<svg/onload=alert(1)>`,
+		`<iframe src="https://evil.example"></iframe>`,
+		`<style>body{display:none}</style>`,
+		"[[javascript:alert(1) | help]]",
+		`![x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)`,
+	}
+	for _, body := range payloads {
+		var m message
+		s.send(t, p.customerTok, tk.ID, map[string]any{"body": body}).expect(201).decode(&m)
+		require.Empty(t, activeHTML(t, m.HTML), "payload %q rendered %q", body, m.HTML)
+		require.Equal(t, body, m.Body, "the markdown is kept as sent")
+	}
+}
+
+// A message sent twice with the same clientMessageId is stored once: the second answer is the
+// first message.
+func TestMessengerClientMessageIDMakesAResendANoOp(t *testing.T) {
+	t.Parallel()
+	s := env(t)
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Resend"})
+	id := uuid.NewString()
+	var first, again message
+	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "Hello?", "clientMessageId": id}).expect(201).decode(&first)
+	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "Hello?", "clientMessageId": id}).expect(200).decode(&again)
+	require.Equal(t, first.Seq, again.Seq)
+	require.Len(t, s.messages(t, p.customerTok, tk.ID), 1, "created without a description: one message")
+}
+
+// Bad messages are refused with the field named, and nothing is sent.
+func TestMessengerBadInput(t *testing.T) {
+	t.Parallel()
+	s := env(t)
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Bad input"})
+	cases := []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"body": ""}, "body"},
+		{map[string]any{"body": "   "}, "body"},
+		{map[string]any{"body": "x", "kind": "update"}, "kind"},
+		{map[string]any{"body": "x", "kind": "video_session"}, "kind"},
+		{map[string]any{"body": "x", "kind": "sms"}, "kind"},
+		{map[string]any{"body": "no link here", "kind": "assistant_link"}, "body"},
+		{map[string]any{"body": "x", "kind": "voice"}, "attachmentIds"},
+		{map[string]any{"body": "x", "type": "internal"}, "type"},
+		{map[string]any{"body": strings.Repeat("x", 65537)}, "body"},
+		{map[string]any{"body": "x", "clientMessageId": strings.Repeat("c", 101)}, "clientMessageId"},
+		{map[string]any{"body": "x", "Body": "y"}, "Body"},
+		{map[string]any{"body": "x", "attachmentIds": []string{"nope"}}, "attachmentIds"},
+	}
+	for _, c := range cases {
+		s.send(t, p.customerTok, tk.ID, c.body).expectError(422, "validation_failed", c.field)
+	}
+	s.send(t, p.customerTok, tk.ID, `{"body": "nul \u0000 byte"}`).expectError(422, "validation_failed")
+	s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/messages?cursor=-1", tk.ID), nil).expectError(422, "validation_failed", "cursor")
+	require.Empty(t, s.messages(t, p.customerTok, tk.ID))
+}
+
+// Video sessions: opened Open, linked to the ticket, the link sent to the customer; closed with
+// the ticket. Off without a template, and for a team that turned them off; the ticket's
+// capabilities say so.
+func TestMessengerVideoSessions(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour, videoTemplate: "https://meet.example/{room}"})
+	defer s.close()
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Video"})
+	var cap ticketWithMessenger
+	s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), nil).expect(200).decode(&cap)
+	require.True(t, cap.Messenger.Capabilities.VideoSessions)
+
+	var v struct {
+		ID, URL, Status string
+		ActionID        *int `json:"actionId"`
+	}
+	s.post(t, p.agentTok, tk.ID, "video-sessions", nil).expect(201).decode(&v)
+	require.Equal(t, "Open", v.Status)
+	require.Regexp(t, `^https://meet\.example/[a-z2-7]{26}$`, v.URL, "an unguessable room")
+	require.NotNil(t, v.ActionID)
+	s.post(t, p.customerTok, tk.ID, "video-sessions", nil).expectError(403, "forbidden")
+	ms := s.messages(t, p.customerTok, tk.ID)
+	require.Len(t, ms, 1)
+	require.Equal(t, "video_session", ms[0].Kind)
+	require.Contains(t, ms[0].HTML, `href="`+v.URL+`"`)
+
+	var list struct {
+		Data []struct{ ID, Status string } `json:"data"`
+	}
+	s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/video-sessions", tk.ID), nil).expect(200).decode(&list)
+	require.Len(t, list.Data, 1)
+	s.post(t, p.agentTok, tk.ID, "status", map[string]any{"status": "Resolved"}).expect(200)
+	s.post(t, p.agentTok, tk.ID, "status", map[string]any{"status": "Closed"}).expect(200)
+	s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/video-sessions", tk.ID), nil).expect(200).decode(&list)
+	require.Equal(t, "Closed", list.Data[0].Status, "closing the ticket closes its sessions")
+	s.post(t, p.agentTok, tk.ID, "video-sessions", nil).expectError(409, "conflict")
+
+	// A team that turned them off.
+	s.call(t, s.admin, "PATCH", "/api/v1/teams/"+p.team, map[string]any{"videoSessions": false}).expect(200)
+	off := s.createTicket(t, p.agentTok, map[string]any{"subject": "Team off", "teamId": p.team, "clientIds": []string{p.customer}})
+	s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", off.ID), nil).expect(200).decode(&cap)
+	require.False(t, cap.Messenger.Capabilities.VideoSessions)
+	require.Contains(t, cap.Messenger.Capabilities.VideoReason, "turned off for team")
+	s.post(t, p.agentTok, off.ID, "video-sessions", nil).expectError(409, "conflict")
+
+	// No template: off everywhere.
+	plain := env(t)
+	q := plain.newPeople(t)
+	other := plain.createTicket(t, q.customerTok, map[string]any{"subject": "No video"})
+	plain.call(t, q.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", other.ID), nil).expect(200).decode(&cap)
+	require.False(t, cap.Messenger.Capabilities.VideoSessions)
+	plain.post(t, q.agentTok, other.ID, "video-sessions", nil).expectError(409, "conflict")
+}
+
+// convStream reads a ticket's conversation stream: the ids and kinds of its events.
+type convStream struct {
+	events chan sseEvent
+	cancel func()
+}
+
+type sseEvent struct {
+	ID    int64
+	Event string
+	Data  message
+}
+
+func (s *stack) conversation(t *testing.T, token string, id int64, lastEventID string) *convStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	u := fmt.Sprintf("%s/api/v1/tickets/%d/stream?token=%s", s.base, id, url.QueryEscape(token))
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	require.NoError(t, err)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode)
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
+	out := &convStream{events: make(chan sseEvent, 64), cancel: func() { cancel(); res.Body.Close() }}
+	go func() {
+		defer close(out.events)
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				ev.ID, _ = strconv.ParseInt(strings.TrimPrefix(line, "id: "), 10, 64)
+			case strings.HasPrefix(line, "event: "):
+				ev.Event = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				_ = json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev.Data)
+			case line == "" && ev.Event != "":
+				out.events <- ev
+				ev = sseEvent{}
+			}
+		}
+	}()
+	t.Cleanup(out.cancel)
+	return out
+}
+
+// take reads n events, failing if they do not come.
+func (c *convStream) take(t *testing.T, n int) []sseEvent {
+	t.Helper()
+	var got []sseEvent
+	for len(got) < n {
+		select {
+		case ev, ok := <-c.events:
+			require.True(t, ok, "the stream ended after %d of %d events", len(got), n)
+			got = append(got, ev)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d of %d events came", len(got), n)
+		}
+	}
+	return got
+}
+
+// quiet asserts nothing more arrives for a while.
+func (c *convStream) quiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case ev := <-c.events:
+		t.Fatalf("unexpected event %+v", ev)
+	case <-time.After(d):
+	}
+}
+
+// Live delivery: a customer's stream gets the agent's messages and the updates, never an
+// internal note; written through the other API instance too (NOTIFY); reconnecting with
+// Last-Event-ID delivers what was missed, in order, nothing twice.
+func TestMessengerStreamResumesWithLastEventID(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	// A second API instance on the same database and Temporal: messages sent through it reach
+	// streams held by the first.
+	other := newStack(t, stackOptions{dbURL: s.dbURL, taskQueue: s.taskQueue, autoClose: time.Hour})
+	defer other.close()
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Live", "description": "First"})
+
+	cust := s.conversation(t, p.customerTok, tk.ID, "")
+	agent := s.conversation(t, p.agentTok, tk.ID, "")
+	require.Equal(t, []int64{1}, eventIDs(cust.take(t, 1)), "a new stream starts with the conversation so far")
+	agent.take(t, 1)
+
+	other.send(t, p.agentTok, tk.ID, map[string]any{"type": "internal", "body": "note"}).expect(201)
+	other.send(t, p.agentTok, tk.ID, map[string]any{"body": "reply 1"}).expect(201)
+	s.post(t, p.agentTok, tk.ID, "status", map[string]any{"status": "Stopped", "justification": "waiting"}).expect(200)
+	evs := cust.take(t, 2)
+	require.Equal(t, []int64{2, 3}, eventIDs(evs))
+	require.Equal(t, "message", evs[0].Event)
+	require.Equal(t, "reply 1", evs[0].Data.Body)
+	require.Equal(t, "update", evs[1].Event)
+	cust.quiet(t, time.Second) // the note never reaches the customer
+	require.Equal(t, []string{"internal:note", "public:reply 1", "update:status:Stopped"}, bodies(datas(agent.take(t, 3))))
+
+	// The customer goes away; three more entries are written; they come back from id 3.
+	cust.cancel()
+	for i := range 3 {
+		other.send(t, p.agentTok, tk.ID, map[string]any{"body": fmt.Sprintf("while away %d", i)}).expect(201)
+	}
+	back := s.conversation(t, p.customerTok, tk.ID, "3")
+	evs = back.take(t, 3)
+	require.Equal(t, []int64{4, 5, 6}, eventIDs(evs))
+	require.Equal(t, []string{"public:while away 0", "public:while away 1", "public:while away 2"}, bodies(datas(evs)))
+	back.quiet(t, time.Second)
+	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "I'm back"}).expect(201)
+	require.Equal(t, []int64{7}, eventIDs(back.take(t, 1)))
+
+	// A stranger's stream is refused like the ticket itself.
+	s.call(t, p.otherTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/stream", tk.ID), nil).expectError(404, "not_found")
+	s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/stream", tk.ID), nil, header{"Last-Event-ID", "x"}).
+		expectError(422, "validation_failed", "Last-Event-ID")
+	_ = schema.KindText
+}
+
+func eventIDs(evs []sseEvent) []int64 {
+	out := []int64{}
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func datas(evs []sseEvent) []message {
+	var out []message
+	for _, e := range evs {
+		out = append(out, e.Data)
+	}
+	return out
+}
+
+// activeHTML lists what in rendered HTML could run or load something: script-like elements,
+// event-handler attributes, and links or sources that are not http(s), mailto or site paths.
+func activeHTML(t *testing.T, h string) []string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(h))
+	require.NoError(t, err)
+	var bad []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "style", "iframe", "object", "embed", "svg", "math", "form", "input", "base", "meta", "link":
+				bad = append(bad, "<"+n.Data+">")
+			}
+			for _, a := range n.Attr {
+				key, val := strings.ToLower(a.Key), strings.ToLower(strings.TrimSpace(a.Val))
+				if strings.HasPrefix(key, "on") || key == "style" || key == "srcdoc" || key == "formaction" {
+					bad = append(bad, key)
+				}
+				if (key == "href" || key == "src") && !(strings.HasPrefix(val, "http://") || strings.HasPrefix(val, "https://") ||
+					strings.HasPrefix(val, "mailto:") || (strings.HasPrefix(val, "/") && !strings.HasPrefix(val, "//"))) {
+					bad = append(bad, key+"="+val)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return bad
+}

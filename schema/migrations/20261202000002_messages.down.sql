@@ -1,0 +1,10 @@
+ALTER TABLE teams DROP COLUMN IF EXISTS video_sessions;
+DROP TABLE IF EXISTS video_sessions;
+ALTER TABLE ticket_owner_history DROP COLUMN IF EXISTS write_seq;
+ALTER TABLE ticket_status_history DROP COLUMN IF EXISTS write_seq;
+DROP INDEX IF EXISTS ticket_actions_client_id;
+ALTER TABLE ticket_actions DROP COLUMN IF EXISTS write_seq;
+ALTER TABLE ticket_actions DROP COLUMN IF EXISTS client_id;
+ALTER TABLE ticket_actions DROP COLUMN IF EXISTS attachments;
+ALTER TABLE ticket_actions DROP COLUMN IF EXISTS html;
+ALTER TABLE ticket_actions DROP COLUMN IF EXISTS kind;
