@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -39,56 +40,64 @@ type Config struct {
 	MaxConcurrent     int
 	// WebhookAllow are internal ranges webhooks may reach (the guard refuses them otherwise).
 	WebhookAllow []netip.Prefix
+	// BlobURL is the attachment store: a file:// directory or an s3:// bucket (gocloud.dev/blob).
+	BlobURL string
+	// AttachmentMaxBytes is the largest file an upload may carry.
+	AttachmentMaxBytes int
 }
 
 // envDefaults are the values used when a variable is unset or empty.
 var envDefaults = map[string]string{
-	"SWITCHBOARD_DATABASE_URL":        "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
-	"TEMPORAL_ADDRESS":                "127.0.0.1:7233",
-	"TEMPORAL_NAMESPACE":              "default",
-	"SWITCHBOARD_TEMPORAL_UI_URL":     "http://localhost:8233",
-	"SWITCHBOARD_HTTP_ADDR":           ":8080",
-	"SWITCHBOARD_TASK_QUEUE":          workflows.DefaultTaskQueue,
-	"SWITCHBOARD_AUTO_CLOSE_AFTER":    "7d",
-	"SWITCHBOARD_SHUTDOWN_TIMEOUT":    "30s",
-	"SWITCHBOARD_BODY_LIMIT":          "1MiB",
-	"SWITCHBOARD_URGENCIES":           "Low,Medium,High,Urgent",
-	"SWITCHBOARD_LOG_LEVEL":           "info",
-	"SWITCHBOARD_LOG_FORMAT":          "json",
-	"SWITCHBOARD_WORKFLOW_POLLERS":    "8",
-	"SWITCHBOARD_ACTIVITY_POLLERS":    "4",
-	"SWITCHBOARD_MAX_CONCURRENT":      "256",
-	"SWITCHBOARD_ADMIN_TOKEN":         "",
-	"SWITCHBOARD_RATE_LIMIT":          "1200",
-	"SWITCHBOARD_AUTH_FAILURE_LIMIT":  "60",
-	"SWITCHBOARD_CALL_NO_END_AFTER":   "4h",
-	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS": "",
+	"SWITCHBOARD_DATABASE_URL":         "postgres://postgres@127.0.0.1:5432/switchboard?sslmode=disable",
+	"TEMPORAL_ADDRESS":                 "127.0.0.1:7233",
+	"TEMPORAL_NAMESPACE":               "default",
+	"SWITCHBOARD_TEMPORAL_UI_URL":      "http://localhost:8233",
+	"SWITCHBOARD_HTTP_ADDR":            ":8080",
+	"SWITCHBOARD_TASK_QUEUE":           workflows.DefaultTaskQueue,
+	"SWITCHBOARD_AUTO_CLOSE_AFTER":     "7d",
+	"SWITCHBOARD_SHUTDOWN_TIMEOUT":     "30s",
+	"SWITCHBOARD_BODY_LIMIT":           "1MiB",
+	"SWITCHBOARD_URGENCIES":            "Low,Medium,High,Urgent",
+	"SWITCHBOARD_LOG_LEVEL":            "info",
+	"SWITCHBOARD_LOG_FORMAT":           "json",
+	"SWITCHBOARD_WORKFLOW_POLLERS":     "8",
+	"SWITCHBOARD_ACTIVITY_POLLERS":     "4",
+	"SWITCHBOARD_MAX_CONCURRENT":       "256",
+	"SWITCHBOARD_ADMIN_TOKEN":          "",
+	"SWITCHBOARD_RATE_LIMIT":           "1200",
+	"SWITCHBOARD_AUTH_FAILURE_LIMIT":   "60",
+	"SWITCHBOARD_CALL_NO_END_AFTER":    "4h",
+	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS":  "",
+	"SWITCHBOARD_BLOB_URL":             blobstore.DefaultURL,
+	"SWITCHBOARD_ATTACHMENT_MAX_BYTES": "25MiB",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
 func LoadConfig(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:       p.url("SWITCHBOARD_DATABASE_URL", "postgres", "postgresql"),
-		TemporalAddress:   p.hostPort("TEMPORAL_ADDRESS", true),
-		TemporalNamespace: p.nonEmpty("TEMPORAL_NAMESPACE"),
-		TemporalUIURL:     p.url("SWITCHBOARD_TEMPORAL_UI_URL", "http", "https"),
-		HTTPAddr:          p.hostPort("SWITCHBOARD_HTTP_ADDR", false),
-		AdminToken:        p.adminToken("SWITCHBOARD_ADMIN_TOKEN"),
-		TaskQueue:         p.nonEmpty("SWITCHBOARD_TASK_QUEUE"),
-		AutoCloseAfter:    p.duration("SWITCHBOARD_AUTO_CLOSE_AFTER"),
-		ShutdownTimeout:   p.duration("SWITCHBOARD_SHUTDOWN_TIMEOUT"),
-		BodyLimit:         p.size("SWITCHBOARD_BODY_LIMIT"),
-		Urgencies:         p.list("SWITCHBOARD_URGENCIES"),
-		LogLevel:          p.level("SWITCHBOARD_LOG_LEVEL"),
-		LogFormat:         p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
-		RateLimit:         p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
-		AuthFailureLimit:  p.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT", 0, 1_000_000),
-		CallNoEndAfter:    p.duration("SWITCHBOARD_CALL_NO_END_AFTER"),
-		WorkflowPollers:   p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
-		ActivityPollers:   p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
-		MaxConcurrent:     p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
-		WebhookAllow:      p.cidrs("SWITCHBOARD_WEBHOOK_ALLOW_CIDRS"),
+		DatabaseURL:        p.url("SWITCHBOARD_DATABASE_URL", "postgres", "postgresql"),
+		TemporalAddress:    p.hostPort("TEMPORAL_ADDRESS", true),
+		TemporalNamespace:  p.nonEmpty("TEMPORAL_NAMESPACE"),
+		TemporalUIURL:      p.url("SWITCHBOARD_TEMPORAL_UI_URL", "http", "https"),
+		HTTPAddr:           p.hostPort("SWITCHBOARD_HTTP_ADDR", false),
+		AdminToken:         p.adminToken("SWITCHBOARD_ADMIN_TOKEN"),
+		TaskQueue:          p.nonEmpty("SWITCHBOARD_TASK_QUEUE"),
+		AutoCloseAfter:     p.duration("SWITCHBOARD_AUTO_CLOSE_AFTER"),
+		ShutdownTimeout:    p.duration("SWITCHBOARD_SHUTDOWN_TIMEOUT"),
+		BodyLimit:          p.size("SWITCHBOARD_BODY_LIMIT"),
+		Urgencies:          p.list("SWITCHBOARD_URGENCIES"),
+		LogLevel:           p.level("SWITCHBOARD_LOG_LEVEL"),
+		LogFormat:          p.oneOf("SWITCHBOARD_LOG_FORMAT", "json", "text"),
+		RateLimit:          p.intRange("SWITCHBOARD_RATE_LIMIT", 0, 1_000_000),
+		AuthFailureLimit:   p.intRange("SWITCHBOARD_AUTH_FAILURE_LIMIT", 0, 1_000_000),
+		CallNoEndAfter:     p.duration("SWITCHBOARD_CALL_NO_END_AFTER"),
+		WorkflowPollers:    p.intRange("SWITCHBOARD_WORKFLOW_POLLERS", 2, 100),
+		ActivityPollers:    p.intRange("SWITCHBOARD_ACTIVITY_POLLERS", 1, 100),
+		MaxConcurrent:      p.intRange("SWITCHBOARD_MAX_CONCURRENT", 1, 10000),
+		WebhookAllow:       p.cidrs("SWITCHBOARD_WEBHOOK_ALLOW_CIDRS"),
+		BlobURL:            p.blobURL("SWITCHBOARD_BLOB_URL"),
+		AttachmentMaxBytes: p.sizeUpTo("SWITCHBOARD_ATTACHMENT_MAX_BYTES", 1<<30, "1GiB"),
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -167,22 +176,44 @@ func parseDuration(v string) (time.Duration, error) {
 	return time.ParseDuration(v)
 }
 
-// size accepts bytes or a number with KiB/MiB.
-func (p *parser) size(name string) int {
+// size accepts bytes or a number with KiB/MiB, up to 64MiB.
+func (p *parser) size(name string) int { return p.sizeUpTo(name, 64<<20, "64MiB") }
+
+// sizeUpTo accepts bytes or a number with KiB/MiB/GiB, from 1 byte to max (maxText).
+func (p *parser) sizeUpTo(name string, max int, maxText string) int {
 	v := p.get(name)
 	mult := 1
 	num := v
-	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20} {
+	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
 		if s, ok := strings.CutSuffix(v, suffix); ok {
 			num, mult = s, m
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil || n <= 0 || n*mult > 64<<20 {
-		p.fail(name, v, "must be a size from 1 byte to 64MiB, e.g. 1048576, 512KiB or 1MiB")
+	if err != nil || n <= 0 || n > max/mult {
+		p.fail(name, v, "must be a size from 1 byte to %s, e.g. 1048576, 512KiB or 1MiB", maxText)
 		return 0
 	}
 	return n * mult
+}
+
+// blobURL accepts a bucket URL the blob store opens: file:///dir, file://./dir or s3://bucket?...
+func (p *parser) blobURL(name string) string {
+	v := p.get(name)
+	if err := blobstore.CheckURL(v); err != nil {
+		p.fail(name, redactURL(v), "must be file:///abs/dir, file://./relative/dir or s3://bucket?region=... (%s)",
+			strings.TrimPrefix(err.Error(), "blobstore: "))
+	}
+	return v
+}
+
+// redactURL hides a URL's password (an s3 URL carries none; a mistaken one might).
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return u.Redacted()
 }
 
 func (p *parser) list(name string) []string {
