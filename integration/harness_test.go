@@ -34,6 +34,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/activities"
 	"github.com/switchboardhq/switchboard/api"
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/worker"
@@ -79,6 +80,8 @@ type stack struct {
 	taskQueue string
 	router    routers.Router
 	dropDB    func()
+	blobs     *blobstore.Store // the attachment store, in a directory of its own
+	blobDir   string
 }
 
 func randomName(prefix string) string {
@@ -106,7 +109,17 @@ type stackOptions struct {
 	// webhooks configures delivery (default: receivers on 127.0.0.0/8 allowed, retries after
 	// 300 ms, 600 ms, ... instead of 10 s, 20 s, ...)
 	webhooks *webhook.Options
+	// attachmentMaxBytes is the per-file upload limit (default: testAttachmentMax).
+	attachmentMaxBytes int64
+	// attachmentExpireAfter keeps unreferenced uploads this long (default: the real 24 hours),
+	// through the API's test-only option.
+	attachmentExpireAfter time.Duration
 }
+
+// testAttachmentMax is the stacks' per-file upload limit: small, so that going over it is cheap,
+// and above 4 MiB, the largest body any other route reads, so that an upload under it proves
+// that uploads are streamed past the API-wide body limit.
+const testAttachmentMax = 6 << 20
 
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
@@ -138,6 +151,11 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	_, err = api.EnsureAdmin(ctx, s.db, s.admin)
 	require.NoError(t, err)
 
+	s.blobDir, err = os.MkdirTemp("", "sb-blobs-")
+	require.NoError(t, err)
+	s.blobs, err = blobstore.Open(ctx, blobstore.FileURL(s.blobDir))
+	require.NoError(t, err)
+
 	s.tc, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: quietLogger()})
 	require.NoError(t, err)
 	// Load the server's capabilities before concurrent use (see warmUp in cmd/switchboard).
@@ -147,7 +165,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			o.webhooks = &webhook.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 				RetryInitial: 300 * time.Millisecond}
 		}
-		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks}, worker.Options{TaskQueue: s.taskQueue,
+		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks, Blobs: s.blobs}, worker.Options{TaskQueue: s.taskQueue,
 			WorkflowPollers: 4, ActivityPollers: 2, MaxConcurrentWorkflows: 64, MaxConcurrentActivites: 64})
 		require.NoError(t, s.worker.Start())
 	}
@@ -155,6 +173,10 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	cfg.TaskQueue, cfg.AutoCloseAfter, cfg.UpdateTimeout = s.taskQueue, o.autoClose, 20*time.Second
 	if o.rateLimit > 0 {
 		cfg.RateLimit = o.rateLimit
+	}
+	cfg.Blobs, cfg.AttachmentMaxBytes, cfg.AttachmentExpireAfter = s.blobs, testAttachmentMax, o.attachmentExpireAfter
+	if o.attachmentMaxBytes > 0 {
+		cfg.AttachmentMaxBytes = o.attachmentMaxBytes
 	}
 	app := api.New(s.db, s.tc, cfg, quietLogger(), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -175,6 +197,8 @@ func (s *stack) close() {
 	}
 	s.tc.Close()
 	_ = s.db.Close()
+	_ = s.blobs.Close()
+	_ = os.RemoveAll(s.blobDir)
 	if s.dropDB != nil {
 		s.dropDB()
 	}
