@@ -307,7 +307,8 @@ func TestAuthHardeningRouteScopes(t *testing.T) {
 		"telephony": {"GET /api/v1/agents/:id/telephony", "PUT /api/v1/agents/:id/telephony"},
 		"tickets:read": {"GET /api/v1/tickets", "GET /api/v1/tickets/:id", "GET /api/v1/statuses", "GET /api/v1/statuses/:name",
 			"GET /api/v1/calls", "GET /api/v1/calls/:id", "GET /api/v1/stream", "GET /api/v1/notifications",
-			"GET /api/v1/tickets/:id/sla", "GET /api/v1/tickets/:id/trigger-executions", "POST /api/v1/forms/ticket/evaluate"},
+			"GET /api/v1/tickets/:id/sla", "GET /api/v1/tickets/:id/trigger-executions", "POST /api/v1/forms/ticket/evaluate",
+			"GET /api/v1/attachments/:id"},
 	}
 	routes := s.app.(*api.App).GetRoutes(true)
 	for scope, want := range allowed {
