@@ -11,6 +11,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -26,6 +27,8 @@ type Activities struct {
 	// Webhooks configures webhook delivery: internal ranges allowed
 	// (SWITCHBOARD_WEBHOOK_ALLOW_CIDRS), request timeout, first retry. Zero: the defaults.
 	Webhooks webhook.Options
+	// Blobs is the attachment store (SWITCHBOARD_BLOB_URL): ExpireAttachment deletes from it.
+	Blobs *blobstore.Store
 
 	// Config caches the configuration trigger evaluation reads; nil reads it for every event.
 	// The worker's listener keeps it current (worker.New sets one up).

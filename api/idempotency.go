@@ -29,7 +29,10 @@ import (
 //     service) the retry keeps the update id and joins the change if it is under way.
 func (s *Server) idempotency(c *fiber.Ctx) error {
 	key := c.Get("Idempotency-Key")
-	if key == "" || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+	// An upload's body is a stream that is never held in memory, so it cannot be hashed before
+	// it runs: the key is not used there. A repeated upload makes a second, unreferenced upload
+	// of the same content (one blob), which expires unless a message carries it.
+	if key == "" || c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead || streamedBody(c) {
 		return c.Next()
 	}
 	if len(key) > 255 {

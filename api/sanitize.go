@@ -43,6 +43,9 @@ func sanitizeInput(c *fiber.Ctx) error {
 			return refuse(h, why)
 		}
 	}
+	if streamedBody(c) {
+		return c.Next() // an upload's parts are checked by its handler as they stream (attachments.go)
+	}
 	body := c.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
 		return c.Next()

@@ -19,6 +19,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.temporal.io/sdk/client"
 
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/workflows"
 )
@@ -46,6 +47,13 @@ type Config struct {
 	// VideoURLTemplate makes video sessions' join links: "{room}" is replaced by an
 	// unguessable room name. Empty: video sessions are off.
 	VideoURLTemplate string
+	// Blobs stores attachments (SWITCHBOARD_BLOB_URL); nil: uploads and downloads answer 503.
+	Blobs *blobstore.Store
+	// AttachmentMaxBytes is the largest file an upload may carry (SWITCHBOARD_ATTACHMENT_MAX_BYTES).
+	AttachmentMaxBytes int64
+	// AttachmentExpireAfter is for tests only: how long an unreferenced upload is kept (zero:
+	// workflows.AttachmentExpiryAfter, 24 hours). No setting of the binary reaches it.
+	AttachmentExpireAfter time.Duration
 }
 
 // DefaultConfig is the configuration used when nothing is set.
@@ -53,7 +61,8 @@ func DefaultConfig() Config {
 	return Config{TaskQueue: workflows.DefaultTaskQueue, TemporalUIURL: "http://localhost:8233", Namespace: "default",
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
-		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true}
+		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true,
+		AttachmentMaxBytes: DefaultAttachmentMaxBytes}
 }
 
 // Server holds the API's dependencies.
@@ -82,19 +91,24 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 		hub: events.NewHub(), shutdown: make(chan struct{})}
 	app := fiber.New(fiber.Config{
 		ErrorHandler: errorHandler(log),
-		// fasthttp refuses a larger body without reading it and closes the connection, so a
-		// client still sending gets a reset instead of the 413. Reading up to 4x the limit and
-		// refusing past the limit ourselves (bodyLimit) gives those a clean answer.
-		BodyLimit:             min(4*cfg.BodyLimit, 64<<20),
-		DisableStartupMessage: true,
-		UnescapePath:          true, // status names in paths carry spaces (%20)
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          cfg.UpdateTimeout + 10*time.Second,
-		IdleTimeout:           2 * time.Minute,
+		// Request bodies are streamed (fasthttp reads the first 8 KiB and hands the rest over as a
+		// stream), so that an attachment upload (streamedBody) is never held in memory, nor read
+		// before its handler has checked who sends it. Every other body is read whole by
+		// bodyLimit, first, within the same limits fasthttp applied before: up to 4x the limit is
+		// read and refused past the limit with a clean 413; past 4x it is refused unread and the
+		// connection closed.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true, // pre-parsing would read a whole multipart body
+		BodyLimit:                    hardBodyLimit(cfg.BodyLimit),
+		DisableStartupMessage:        true,
+		UnescapePath:                 true, // status names in paths carry spaces (%20)
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 cfg.UpdateTimeout + 10*time.Second,
+		IdleTimeout:                  2 * time.Minute,
 		// PBXs send recording links of up to 8 KiB in the query string.
 		ReadBufferSize: 16 << 10,
 	})
-	app.Use(recover.New(), bodyLimit(cfg.BodyLimit))
+	app.Use(recover.New(), bodyLimit(cfg.BodyLimit, hardBodyLimit(cfg.BodyLimit)))
 	a := &App{App: app, stop: func() {}}
 	if db != nil {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -136,6 +150,7 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.formRoutes(v1)
 	s.kbRoutes(v1)
 	s.textBlockRoutes(v1)
+	s.attachmentRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
@@ -190,9 +205,22 @@ func requestLog(log *slog.Logger) fiber.Handler {
 	}
 }
 
-// bodyLimit refuses a request body over the configured limit with the envelope's 413.
-func bodyLimit(limit int) fiber.Handler {
+// hardBodyLimit is the body size past which a request is refused unread.
+func hardBodyLimit(limit int) int { return min(4*limit, 64<<20) }
+
+// bodyLimit reads every request body but a streamed upload's (streamedBody) into memory, up to
+// hard bytes (readBody), and refuses one over the configured limit with the envelope's 413.
+func bodyLimit(limit, hard int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if streamedBody(c) {
+			// Whatever the handler (or a refusal before it) left unread is read and dropped, or
+			// the connection closed, so that the next request on it starts where it should.
+			defer drain(c, bodyReader(c))
+			return c.Next()
+		}
+		if err := readBody(c, hard); err != nil {
+			return err
+		}
 		if len(c.Body()) > limit {
 			return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "payload_too_large",
 				Message: fmt.Sprintf("the request body is larger than the limit of %d bytes", limit)}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/activities"
 	"github.com/switchboardhq/switchboard/api"
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/worker"
@@ -79,6 +80,8 @@ type stack struct {
 	taskQueue string
 	router    routers.Router
 	dropDB    func()
+	blobs     *blobstore.Store // the attachment store, in a directory of its own
+	blobDir   string
 }
 
 func randomName(prefix string) string {
@@ -111,7 +114,17 @@ type stackOptions struct {
 	messengerRule bool
 	// videoTemplate turns video sessions on.
 	videoTemplate string
+	// attachmentMaxBytes is the per-file upload limit (default: testAttachmentMax).
+	attachmentMaxBytes int64
+	// attachmentExpireAfter keeps unreferenced uploads this long (default: the real 24 hours),
+	// through the API's test-only option.
+	attachmentExpireAfter time.Duration
 }
+
+// testAttachmentMax is the stacks' per-file upload limit: small, so that going over it is cheap,
+// and above 4 MiB, the largest body any other route reads, so that an upload under it proves
+// that uploads are streamed past the API-wide body limit.
+const testAttachmentMax = 6 << 20
 
 func newStack(t *testing.T, o stackOptions) *stack {
 	t.Helper()
@@ -143,6 +156,11 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	_, err = api.EnsureAdmin(ctx, s.db, s.admin)
 	require.NoError(t, err)
 
+	s.blobDir, err = os.MkdirTemp("", "sb-blobs-")
+	require.NoError(t, err)
+	s.blobs, err = blobstore.Open(ctx, blobstore.FileURL(s.blobDir))
+	require.NoError(t, err)
+
 	s.tc, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: quietLogger()})
 	require.NoError(t, err)
 	// Load the server's capabilities before concurrent use (see warmUp in cmd/switchboard).
@@ -152,7 +170,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			o.webhooks = &webhook.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 				RetryInitial: 300 * time.Millisecond}
 		}
-		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks}, worker.Options{TaskQueue: s.taskQueue,
+		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks, Blobs: s.blobs}, worker.Options{TaskQueue: s.taskQueue,
 			WorkflowPollers: 4, ActivityPollers: 2, MaxConcurrentWorkflows: 64, MaxConcurrentActivites: 64})
 		require.NoError(t, s.worker.Start())
 	}
@@ -162,6 +180,10 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		cfg.RateLimit = o.rateLimit
 	}
 	cfg.MessengerRequireOwner, cfg.VideoURLTemplate = o.messengerRule, o.videoTemplate
+	cfg.Blobs, cfg.AttachmentMaxBytes, cfg.AttachmentExpireAfter = s.blobs, testAttachmentMax, o.attachmentExpireAfter
+	if o.attachmentMaxBytes > 0 {
+		cfg.AttachmentMaxBytes = o.attachmentMaxBytes
+	}
 	app := api.New(s.db, s.tc, cfg, quietLogger(), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -181,6 +203,8 @@ func (s *stack) close() {
 	}
 	s.tc.Close()
 	_ = s.db.Close()
+	_ = s.blobs.Close()
+	_ = os.RemoveAll(s.blobDir)
 	if s.dropDB != nil {
 		s.dropDB()
 	}

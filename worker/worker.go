@@ -71,5 +71,6 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.PhoneCall, workflow.RegisterOptions{Name: workflows.CallWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.ConfigRollout, workflow.RegisterOptions{Name: workflows.ConfigRolloutWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.AttachmentExpiry, workflow.RegisterOptions{Name: workflows.AttachmentExpiryWorkflowType})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	MessengerRequireOwner bool
 	// VideoURLTemplate makes video sessions' links ("{room}"); empty turns them off.
 	VideoURLTemplate string
+	// BlobURL is the attachment store: a file:// directory or an s3:// bucket (gocloud.dev/blob).
+	BlobURL string
+	// AttachmentMaxBytes is the largest file an upload may carry.
+	AttachmentMaxBytes int
 }
 
 // envDefaults are the values used when a variable is unset or empty.
@@ -69,6 +74,8 @@ var envDefaults = map[string]string{
 	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS":     "",
 	"SWITCHBOARD_MESSENGER_REQUIRE_OWNER": "true",
 	"SWITCHBOARD_VIDEO_URL_TEMPLATE":      "",
+	"SWITCHBOARD_BLOB_URL":                blobstore.DefaultURL,
+	"SWITCHBOARD_ATTACHMENT_MAX_BYTES":    "25MiB",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
@@ -97,6 +104,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WebhookAllow:          p.cidrs("SWITCHBOARD_WEBHOOK_ALLOW_CIDRS"),
 		MessengerRequireOwner: p.oneOf("SWITCHBOARD_MESSENGER_REQUIRE_OWNER", "true", "false") == "true",
 		VideoURLTemplate:      p.videoTemplate("SWITCHBOARD_VIDEO_URL_TEMPLATE"),
+		BlobURL:               p.blobURL("SWITCHBOARD_BLOB_URL"),
+		AttachmentMaxBytes:    p.sizeUpTo("SWITCHBOARD_ATTACHMENT_MAX_BYTES", 1<<30, "1GiB"),
 	}
 	return c, errors.Join(p.errs...)
 }
@@ -175,22 +184,44 @@ func parseDuration(v string) (time.Duration, error) {
 	return time.ParseDuration(v)
 }
 
-// size accepts bytes or a number with KiB/MiB.
-func (p *parser) size(name string) int {
+// size accepts bytes or a number with KiB/MiB, up to 64MiB.
+func (p *parser) size(name string) int { return p.sizeUpTo(name, 64<<20, "64MiB") }
+
+// sizeUpTo accepts bytes or a number with KiB/MiB/GiB, from 1 byte to max (maxText).
+func (p *parser) sizeUpTo(name string, max int, maxText string) int {
 	v := p.get(name)
 	mult := 1
 	num := v
-	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20} {
+	for suffix, m := range map[string]int{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
 		if s, ok := strings.CutSuffix(v, suffix); ok {
 			num, mult = s, m
 		}
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(num))
-	if err != nil || n <= 0 || n*mult > 64<<20 {
-		p.fail(name, v, "must be a size from 1 byte to 64MiB, e.g. 1048576, 512KiB or 1MiB")
+	if err != nil || n <= 0 || n > max/mult {
+		p.fail(name, v, "must be a size from 1 byte to %s, e.g. 1048576, 512KiB or 1MiB", maxText)
 		return 0
 	}
 	return n * mult
+}
+
+// blobURL accepts a bucket URL the blob store opens: file:///dir, file://./dir or s3://bucket?...
+func (p *parser) blobURL(name string) string {
+	v := p.get(name)
+	if err := blobstore.CheckURL(v); err != nil {
+		p.fail(name, redactURL(v), "must be file:///abs/dir, file://./relative/dir or s3://bucket?region=... (%s)",
+			strings.TrimPrefix(err.Error(), "blobstore: "))
+	}
+	return v
+}
+
+// redactURL hides a URL's password (an s3 URL carries none; a mistaken one might).
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return u.Redacted()
 }
 
 func (p *parser) list(name string) []string {

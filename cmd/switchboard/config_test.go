@@ -24,6 +24,21 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 4*time.Hour, c.CallNoEndAfter)
 	require.Equal(t, 1200, c.RateLimit)
 	require.Equal(t, 60, c.AuthFailureLimit)
+	require.Equal(t, "file://./.data/blobs?create_dir=true&no_tmp_dir=true&metadata=skip", c.BlobURL)
+	require.Equal(t, 25<<20, c.AttachmentMaxBytes)
+}
+
+func TestAttachmentSettings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{
+		"SWITCHBOARD_BLOB_URL":             "s3://attachments?region=us-east-1&endpoint=http://127.0.0.1:9000&use_path_style=true",
+		"SWITCHBOARD_ATTACHMENT_MAX_BYTES": "100MiB",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "s3://attachments?region=us-east-1&endpoint=http://127.0.0.1:9000&use_path_style=true", c.BlobURL)
+	require.Equal(t, 100<<20, c.AttachmentMaxBytes)
+	_, err = LoadConfig(env(map[string]string{"SWITCHBOARD_ATTACHMENT_MAX_BYTES": "2GiB", "SWITCHBOARD_BLOB_URL": "gs://b"}))
+	require.ErrorContains(t, err, "SWITCHBOARD_ATTACHMENT_MAX_BYTES=")
+	require.ErrorContains(t, err, "SWITCHBOARD_BLOB_URL=")
 }
 
 func TestValues(t *testing.T) {

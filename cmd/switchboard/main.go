@@ -32,6 +32,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/activities"
 	"github.com/switchboardhq/switchboard/api"
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/internal/webhook"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/worker"
@@ -157,6 +158,7 @@ func apiConfig(cfg Config) api.Config {
 	c.AutoCloseAfter, c.BodyLimit, c.Urgencies = cfg.AutoCloseAfter, cfg.BodyLimit, cfg.Urgencies
 	c.RateLimit, c.AuthFailureLimit, c.CallNoEndAfter = cfg.RateLimit, cfg.AuthFailureLimit, cfg.CallNoEndAfter
 	c.MessengerRequireOwner, c.VideoURLTemplate = cfg.MessengerRequireOwner, cfg.VideoURLTemplate
+	c.AttachmentMaxBytes = int64(cfg.AttachmentMaxBytes)
 	return c
 }
 
@@ -178,9 +180,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, withAPI, withWorke
 		}
 	}
 
+	blobs, err := blobstore.Open(ctx, cfg.BlobURL)
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
+
 	var w sdkworker.Worker
 	if withWorker {
-		w, err = startWorker(ctx, cfg, log, tc, db)
+		w, err = startWorker(ctx, cfg, log, tc, db, blobs)
 		if err != nil {
 			return err
 		}
@@ -191,7 +199,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, withAPI, withWorke
 		log.Info("worker stopping")
 		return nil
 	}
-	app := api.New(db, tc, apiConfig(cfg), log, reg)
+	acfg := apiConfig(cfg)
+	acfg.Blobs = blobs
+	app := api.New(db, tc, acfg, log, reg)
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(cfg.HTTPAddr) }()
 	log.Info("switchboard serving", "addr", cfg.HTTPAddr, "worker", withWorker, "version", version)
@@ -209,12 +219,13 @@ func shutdown(app *api.App, timeout time.Duration) error {
 }
 
 // startWorker starts the worker, retrying while Temporal is unreachable.
-func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Client, db *bun.DB) (sdkworker.Worker, error) {
+func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Client, db *bun.DB, blobs *blobstore.Store) (sdkworker.Worker, error) {
 	opts := worker.Options{TaskQueue: cfg.TaskQueue, WorkflowPollers: cfg.WorkflowPollers,
 		ActivityPollers: cfg.ActivityPollers, MaxConcurrentWorkflows: cfg.MaxConcurrent, MaxConcurrentActivites: cfg.MaxConcurrent}
 	var w sdkworker.Worker
 	err := retry(ctx, log, "start the worker", func() error {
-		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow}}, opts)
+		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow},
+			Blobs: blobs}, opts)
 		return w.Start()
 	})
 	return w, err
