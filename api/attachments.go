@@ -204,6 +204,9 @@ func (s *Server) uploadAttachments(c *fiber.Ctx) error {
 		return err
 	}
 	ok = true
+	if err := schema.NotifyTicket(ctx, s.db, t.ID); err != nil { // the ticket's streams say it is ready
+		s.log.Warn("attachment ready not notified", "ticket", t.ID, "err", err)
+	}
 	return c.Status(fiber.StatusCreated).JSON(attachmentsAnswer{Attachments: rows})
 }
 

@@ -263,7 +263,12 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	publicOnly := principal(c).isCustomer()
+	p := principal(c)
+	publicOnly := p.isCustomer()
+	uploads := uploadCursor{at: time.Now().UTC()}
+	if publicOnly {
+		uploads.by = p.Person.ID // a customer sees their own uploads, not the agents' unsent ones
+	}
 	wake, cancel := s.hub.SubscribeTicket(t.ID)
 	done := s.shutdown
 	setStreamHeaders(c)
@@ -277,7 +282,7 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 		defer tick.Stop()
 		for {
 			var ok bool
-			if after, ok = s.sendNew(w, t.ID, publicOnly, after); !ok {
+			if after, ok = s.sendNew(w, t.ID, publicOnly, after); !ok || !s.sendUploads(w, t.ID, &uploads) {
 				return
 			}
 			select {
@@ -323,6 +328,32 @@ func (s *Server) sendNew(w *bufio.Writer, ticketID int64, publicOnly bool, after
 			return after, true
 		}
 	}
+}
+
+// uploadCursor is how far a stream has told of the ticket's uploads.
+type uploadCursor struct {
+	at time.Time
+	id string
+	by string // only this person's uploads ("" for staff: all)
+}
+
+// sendUploads writes an `attachment.ready` event for each upload since the cursor: live news
+// only (no id, not replayed on reconnect; the upload's own answer and the message that carries
+// it are the record). False when the client has gone.
+func (s *Server) sendUploads(w *bufio.Writer, ticketID int64, cur *uploadCursor) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rows, err := schema.UploadsSince(ctx, s.db, ticketID, cur.by, cur.at, cur.id)
+	cancel()
+	if err != nil {
+		s.log.Warn("ticket stream: uploads not read", "ticket", ticketID, "err", err)
+		return true
+	}
+	for _, a := range rows {
+		data, _ := json.Marshal(a)
+		fmt.Fprintf(w, "event: attachment.ready\ndata: %s\n\n", data)
+		cur.at, cur.id = a.CreatedAt, a.ID
+	}
+	return len(rows) == 0 || w.Flush() == nil
 }
 
 func setStreamHeaders(c *fiber.Ctx) {

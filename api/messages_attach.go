@@ -13,7 +13,15 @@ func (s *Server) messageAttachments(ctx context.Context, p *Principal, ticketID 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return nil, errField("attachmentIds", "attachments are not available yet")
+	files, err := s.attachmentsForMessage(ctx, p, ticketID, ids)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]schema.AttachmentRef, 0, len(files))
+	for _, f := range files {
+		refs = append(refs, schema.AttachmentRef{ID: f.ID, Filename: f.Filename, ContentType: f.ContentType, Size: f.Size})
+	}
+	return refs, nil
 }
 
 // hasAudio says whether a voice message's files include a recording.

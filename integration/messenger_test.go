@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 
+	"github.com/switchboardhq/switchboard/internal/filetype/sample"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -205,7 +206,7 @@ func TestMessengerBadInput(t *testing.T) {
 		{map[string]any{"body": strings.Repeat("x", 65537)}, "body"},
 		{map[string]any{"body": "x", "clientMessageId": strings.Repeat("c", 101)}, "clientMessageId"},
 		{map[string]any{"body": "x", "Body": "y"}, "Body"},
-		{map[string]any{"body": "x", "attachmentIds": []string{"nope"}}, "attachmentIds"},
+		{map[string]any{"body": "x", "attachmentIds": []string{"nope"}}, "attachmentIds[0]"},
 	}
 	for _, c := range cases {
 		s.send(t, p.customerTok, tk.ID, c.body).expectError(422, "validation_failed", c.field)
@@ -443,4 +444,53 @@ func activeHTML(t *testing.T, h string) []string {
 	}
 	walk(doc)
 	return bad
+}
+
+// A conversation with files: the agent sends a PDF and an image, the customer a voice note; an
+// executable renamed .pdf is refused by name; the agent's internal note carries a file the
+// customer can neither list nor download; an upload is announced live to the stream.
+func TestMessengerConversationWithFiles(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Files"})
+	live := s.conversation(t, p.customerTok, tk.ID, "")
+
+	docs := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "invoice.pdf", data: sample.PDF()}, upFile{name: "screen.png", data: sample.PNG()})
+	var sent message
+	s.send(t, p.agentTok, tk.ID, map[string]any{"body": "The invoice and a screenshot", "attachmentIds": []string{docs[0].ID, docs[1].ID}}).
+		expect(201).decode(&sent)
+	note := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "admin.png", data: append(sample.PNG(), unique("admin")...)})
+	s.send(t, p.agentTok, tk.ID, map[string]any{"type": "internal", "body": "Admin console", "attachmentIds": []string{note[0].ID}}).expect(201)
+
+	s.upload(t, p.customerTok, tk.ID, upFile{name: "report.pdf", data: sample.ELF()}).expectError(422, "validation_failed")
+	voice := s.uploaded(t, p.customerTok, tk.ID, upFile{name: "note.ogg", data: sample.OggOpus()})
+	ev := live.take(t, 2)
+	require.Equal(t, "message", ev[0].Event, "the agent's message")
+	require.Equal(t, "attachment.ready", ev[1].Event, "the customer's own upload, announced live")
+	s.send(t, p.customerTok, tk.ID, map[string]any{"kind": "voice", "body": "", "attachmentIds": []string{voice[0].ID}}).expect(201)
+	// A file goes with one message only.
+	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "again", "attachmentIds": []string{voice[0].ID}}).
+		expectError(422, "validation_failed", "attachmentIds[0]")
+
+	var list struct {
+		Data []struct {
+			Kind        string           `json:"kind"`
+			Type        string           `json:"type"`
+			Attachments []attachmentJSON `json:"attachments"`
+		} `json:"data"`
+	}
+	s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/messages", tk.ID), nil).expect(200).decode(&list)
+	require.Len(t, list.Data, 2, "the agent's message and the voice note; never the note")
+	require.Equal(t, []string{"invoice.pdf", "screen.png"}, []string{list.Data[0].Attachments[0].Filename, list.Data[0].Attachments[1].Filename})
+	require.Equal(t, "voice", list.Data[1].Kind)
+	require.Equal(t, "audio/ogg", list.Data[1].Attachments[0].ContentType)
+	for _, a := range append(list.Data[0].Attachments, list.Data[1].Attachments...) {
+		r := s.download(t, p.customerTok, a.ID).expect(200)
+		require.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
+		require.True(t, strings.HasPrefix(r.header.Get("Content-Disposition"), "attachment"))
+	}
+	s.download(t, p.customerTok, note[0].ID).expectError(404, "not_found")
+	s.download(t, p.agent2Tok, note[0].ID).expect(200)
 }

@@ -28,8 +28,7 @@ func afterTicketWrite(ctx context.Context, tx bun.Tx, w TicketWrite) error {
 		return nil
 	}
 	// The ticket's streams, on every API instance, read what is new from the tables.
-	_, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?::text)", events.TicketChannel, w.Ticket.ID)
-	return err
+	return NotifyTicket(ctx, tx, w.Ticket.ID)
 }
 
 // Message is one entry of a ticket's conversation: a message (an action) or an update (a
@@ -183,7 +182,37 @@ type VideoSession struct {
 }
 
 // referenceAttachments marks the files the write's messages carry as theirs, so they are kept
-// and shown with the messages' visibility. (Filled in with the attachments store.)
+// (their expiry finds them referenced) and shown with the messages' visibility.
 func referenceAttachments(ctx context.Context, tx bun.Tx, w TicketWrite) error {
+	for _, a := range w.Actions {
+		if len(a.Attachments) == 0 {
+			continue
+		}
+		ids := make([]string, len(a.Attachments))
+		for i, f := range a.Attachments {
+			ids[i] = f.ID
+		}
+		if err := ReferenceAttachments(ctx, tx, w.Ticket.ID, a.ID, ids); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// NotifyTicket wakes the ticket's streams on every API instance (an upload is ready).
+func NotifyTicket(ctx context.Context, db bun.IDB, ticketID int64) error {
+	_, err := db.ExecContext(ctx, "SELECT pg_notify(?, ?::text)", events.TicketChannel, ticketID)
+	return err
+}
+
+// UploadsSince are a ticket's uploads after (createdAt, id), oldest first; only uploadedBy's
+// when it is not empty (a customer sees their own uploads before they are sent).
+func UploadsSince(ctx context.Context, db bun.IDB, ticketID int64, uploadedBy string, after time.Time, afterID string) ([]Attachment, error) {
+	var out []Attachment
+	q := db.NewSelect().Model(&out).Where("ticket_id = ?", ticketID).Where("(created_at, id) > (?, ?)", after, afterID)
+	if uploadedBy != "" {
+		q = q.Where("uploaded_by = ?", uploadedBy)
+	}
+	err := q.Order("created_at", "id").Limit(100).Scan(ctx)
+	return out, err
 }

@@ -126,8 +126,8 @@ func (w *ticketWorkflow) validateAddAction(ctx workflow.Context, in AddActionInp
 	if in.Type != "public" && in.Type != "internal" {
 		return Invalid("type", "type must be public or internal, got %q", in.Type)
 	}
-	if strings.TrimSpace(in.Body) == "" {
-		return Invalid("body", "body must not be empty")
+	if strings.TrimSpace(in.Body) == "" && len(in.Attachments) == 0 {
+		return Invalid("body", "body must not be empty (a message without text carries at least one attachment)")
 	}
 	if in.Actor.Role == schema.RoleCustomer && in.Type != "public" {
 		return Invalid("type", "customers can only add public replies")
