@@ -50,7 +50,7 @@ func main() {
 	callTime := flag.Duration("call-duration", 30*time.Second, "received-call: how long calls keep arriving")
 	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
 	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
-	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle or open-tickets")
+	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle, messenger, upload, config-rollout or open-tickets")
 	slaTickets := flag.Int("sla-tickets", 1000, "sla: tickets with deadlines")
 	flag.Parse()
 	if *only == "" || *only == "rules" {
@@ -240,10 +240,10 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	report("API: POST /api/v1/tickets", viaAPI)
 	ratio := viaAPI.rate() / bare.rate()
 	verdict := "meets"
-	if ratio < 0.6 {
+	if ratio < 0.8 {
 		verdict = "MISSES"
 	}
-	fmt.Printf("  ratio API/baseline: %.2f (%s the 0.6 target)\n\n", ratio, verdict)
+	fmt.Printf("  ratio API/baseline: %.2f (%s the 0.8 target)\n\n", ratio, verdict)
 	return sc.runLast(only)
 }
 

@@ -185,6 +185,8 @@ func (s *scale) run(only string, slaTickets int) error {
 		{"lifecycle", s.benchLifecycle},
 		{"sla-burst", func() error { return s.benchSLABurst(*burstCount) }},
 		{"sla", func() error { return s.benchSLA(slaTickets) }},
+		{"messenger", s.benchMessengerDelivery},
+		{"upload", s.benchUpload},
 	} {
 		if only == "" || only == b.name {
 			if err := b.f(); err != nil {

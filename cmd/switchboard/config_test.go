@@ -26,6 +26,18 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 60, c.AuthFailureLimit)
 	require.Equal(t, "file://./.data/blobs?create_dir=true&no_tmp_dir=true&metadata=skip", c.BlobURL)
 	require.Equal(t, 25<<20, c.AttachmentMaxBytes)
+	require.True(t, c.MessengerRequireOwner)
+	require.Empty(t, c.VideoURLTemplate, "video sessions are off until a provider is configured")
+}
+
+func TestMessengerSettings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"SWITCHBOARD_MESSENGER_REQUIRE_OWNER": "false",
+		"SWITCHBOARD_VIDEO_URL_TEMPLATE": "https://meet.example/sb-{room}"}))
+	require.NoError(t, err)
+	require.False(t, c.MessengerRequireOwner)
+	require.Equal(t, "https://meet.example/sb-{room}", c.VideoURLTemplate)
+	_, err = LoadConfig(env(map[string]string{"SWITCHBOARD_VIDEO_URL_TEMPLATE": "https://meet.example/fixed"}))
+	require.ErrorContains(t, err, "containing {room}", "a template without a room would send everyone to one call")
 }
 
 func TestAttachmentSettings(t *testing.T) {
@@ -57,22 +69,24 @@ func TestValues(t *testing.T) {
 // Every bad value is reported at once, each naming the variable and what it accepts.
 func TestEveryBadValueIsNamed(t *testing.T) {
 	bad := map[string]string{
-		"SWITCHBOARD_DATABASE_URL":       "mysql://x/y",
-		"TEMPORAL_ADDRESS":               "nohostport",
-		"SWITCHBOARD_TEMPORAL_UI_URL":    "localhost:8233",
-		"SWITCHBOARD_HTTP_ADDR":          "8080",
-		"SWITCHBOARD_ADMIN_TOKEN":        "short",
-		"SWITCHBOARD_AUTO_CLOSE_AFTER":   "-5m",
-		"SWITCHBOARD_SHUTDOWN_TIMEOUT":   "soon",
-		"SWITCHBOARD_BODY_LIMIT":         "1GiB",
-		"SWITCHBOARD_URGENCIES":          "Low,,High",
-		"SWITCHBOARD_LOG_LEVEL":          "loud",
-		"SWITCHBOARD_LOG_FORMAT":         "xml",
-		"SWITCHBOARD_WORKFLOW_POLLERS":   "1",
-		"SWITCHBOARD_MAX_CONCURRENT":     "lots",
-		"SWITCHBOARD_CALL_NO_END_AFTER":  "forever",
-		"SWITCHBOARD_RATE_LIMIT":         "-1",
-		"SWITCHBOARD_AUTH_FAILURE_LIMIT": "many",
+		"SWITCHBOARD_DATABASE_URL":            "mysql://x/y",
+		"TEMPORAL_ADDRESS":                    "nohostport",
+		"SWITCHBOARD_TEMPORAL_UI_URL":         "localhost:8233",
+		"SWITCHBOARD_HTTP_ADDR":               "8080",
+		"SWITCHBOARD_ADMIN_TOKEN":             "short",
+		"SWITCHBOARD_AUTO_CLOSE_AFTER":        "-5m",
+		"SWITCHBOARD_SHUTDOWN_TIMEOUT":        "soon",
+		"SWITCHBOARD_BODY_LIMIT":              "1GiB",
+		"SWITCHBOARD_URGENCIES":               "Low,,High",
+		"SWITCHBOARD_LOG_LEVEL":               "loud",
+		"SWITCHBOARD_LOG_FORMAT":              "xml",
+		"SWITCHBOARD_WORKFLOW_POLLERS":        "1",
+		"SWITCHBOARD_MAX_CONCURRENT":          "lots",
+		"SWITCHBOARD_CALL_NO_END_AFTER":       "forever",
+		"SWITCHBOARD_RATE_LIMIT":              "-1",
+		"SWITCHBOARD_AUTH_FAILURE_LIMIT":      "many",
+		"SWITCHBOARD_MESSENGER_REQUIRE_OWNER": "yes",
+		"SWITCHBOARD_VIDEO_URL_TEMPLATE":      "javascript:{room}",
 	}
 	_, err := LoadConfig(env(bad))
 	require.Error(t, err)
