@@ -64,9 +64,9 @@ func (s *Server) addTicketAction(c *fiber.Ctx) error {
 }
 
 // sendMessage is POST /tickets/{id}/messages: a message, answered with the message as the
-// conversation lists it (201), or the one already sent with the same clientMessageId (200).
+// conversation lists it (201), or the one its sender already sent with the same
+// clientMessageId (200).
 func (s *Server) sendMessage(c *fiber.Ctx) error {
-	p := principal(c)
 	t, in, err := s.messageRequest(c, "public")
 	if err != nil {
 		return err
@@ -82,7 +82,6 @@ func (s *Server) sendMessage(c *fiber.Ctx) error {
 	if accepted != nil {
 		return c.Status(fiber.StatusAccepted).JSON(accepted)
 	}
-	_ = p
 	return s.respondMessageByAction(c, t.ID, after.ActionCount, fiber.StatusCreated)
 }
 
@@ -179,7 +178,7 @@ func hasAssistantLink(body string) bool {
 func (s *Server) sentBefore(ctx context.Context, p *Principal, ticketID int64, clientID string) (int64, bool, error) {
 	var actionID int
 	err := s.db.NewSelect().Model((*schema.Action)(nil)).Column("id").
-		Where("ticket_id = ? AND client_id = ?", ticketID, clientID).Scan(ctx, &actionID)
+		Where("ticket_id = ? AND author_id = ? AND client_id = ?", ticketID, p.Person.ID, clientID).Scan(ctx, &actionID)
 	if isNoRows(err) {
 		return 0, false, nil
 	}

@@ -511,11 +511,11 @@ func (s *Server) update(c *fiber.Ctx, t *schema.Ticket, name string, arg workflo
 	return s.respondTicket(c, t.ID, fiber.StatusOK)
 }
 
-// defaultUpdateID names an update sent without an Idempotency-Key: a message's client id (so
-// a resend joins the first send) or one id for every try of this request.
+// defaultUpdateID names an update sent without an Idempotency-Key: a message's sender and
+// client id (so a resend joins the first send) or one id for every try of this request.
 func (s *Server) defaultUpdateID(arg workflows.UpdateArg) string {
 	if in, ok := arg.(*workflows.AddActionInput); ok && in.ClientID != nil {
-		return "message/" + *in.ClientID
+		return "message/" + in.Actor.ID + "/" + *in.ClientID
 	}
 	return uuid.NewString()
 }

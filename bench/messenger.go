@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -47,7 +48,10 @@ func (s *scale) messengerServer() (root string, stop func(), err error) {
 
 // benchMessengerDelivery measures a message's trip from the sender's POST to the reader's
 // Server-Sent Events stream, with 100 conversations at once, next to a bare PostgreSQL
-// NOTIFY round trip (the transport the stream wakes on) measured in the same run.
+// NOTIFY round trip (the transport the stream wakes on) measured in the same run. Each
+// conversation sends at a person's pace (a message every 1-3 s, 50 a second in all); the
+// same at full speed (each sender posting again as soon as answered) is printed after it, to
+// show where the workflow updates saturate the dev server.
 func (s *scale) benchMessengerDelivery() error {
 	const conversations, perConversation = 100, 10
 	root, stop, err := s.messengerServer()
@@ -76,16 +80,39 @@ func (s *scale) benchMessengerDelivery() error {
 		}
 		ids[i] = t.ID
 	}
+	fmt.Printf("  %-34s p50 %6.1f ms   p99 %6.1f ms   (%d)\n", "baseline: NOTIFY -> LISTEN", ms(base.pct(0.50)), ms(base.pct(0.99)), base.count)
+	res, err := s.conversations(root, ids, perConversation, true)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %-34s p50 %6.1f ms   p99 %6.1f ms   (%d messages, %.0f /s)\n", "paced: POST message -> SSE event", ms(res.pct(0.50)),
+		ms(res.pct(0.99)), res.count, res.rate())
+	full, err := s.conversations(root, ids, perConversation, false)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %-34s p50 %6.1f ms   p99 %6.1f ms   (%d messages, %.0f /s)\n", "full speed: POST -> SSE event", ms(full.pct(0.50)),
+		ms(full.pct(0.99)), full.count, full.rate())
+	verdict := "meets"
+	if res.pct(0.99) >= 100*time.Millisecond {
+		verdict = "MISSES"
+	}
+	fmt.Printf("  p99 %.1f ms (%s the 100 ms target)\n\n", ms(res.pct(0.99)), verdict)
+	return nil
+}
+
+// conversations runs every conversation at once and gathers their latencies.
+func (s *scale) conversations(root string, ids []int64, n int, paced bool) (result, error) {
 	var mu sync.Mutex
 	var res result
-	errs := make(chan error, conversations)
+	errs := make(chan error, len(ids))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat, err := s.converse(root, id, perConversation)
+			lat, err := s.converse(root, id, n, paced)
 			if err != nil {
 				errs <- err
 				return
@@ -99,22 +126,14 @@ func (s *scale) benchMessengerDelivery() error {
 	res.elapsed, res.count = time.Since(start), len(res.latencies)
 	close(errs)
 	for err := range errs {
-		return err
+		return res, err
 	}
-	fmt.Printf("  %-34s p50 %6.1f ms   p99 %6.1f ms   (%d)\n", "baseline: NOTIFY -> LISTEN", ms(base.pct(0.50)), ms(base.pct(0.99)), base.count)
-	fmt.Printf("  %-34s p50 %6.1f ms   p99 %6.1f ms   (%d messages, %.0f /s)\n", "POST message -> SSE event", ms(res.pct(0.50)),
-		ms(res.pct(0.99)), res.count, res.rate())
-	verdict := "meets"
-	if res.pct(0.99) >= 100*time.Millisecond {
-		verdict = "MISSES"
-	}
-	fmt.Printf("  p99 %.1f ms (%s the 100 ms target)\n\n", ms(res.pct(0.99)), verdict)
-	return nil
+	return res, nil
 }
 
-// converse opens the ticket's stream, then sends n messages one after another, timing each
-// from its POST to its event on the stream.
-func (s *scale) converse(root string, id int64, n int) ([]time.Duration, error) {
+// converse opens the ticket's stream, then sends n messages one after another (paced: 1-3 s
+// apart), timing each from its POST to its event on the stream.
+func (s *scale) converse(root string, id int64, n int, paced bool) ([]time.Duration, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/tickets/%d/stream", root, id), nil)
@@ -140,7 +159,10 @@ func (s *scale) converse(root string, id int64, n int) ([]time.Duration, error) 
 	}()
 	var out []time.Duration
 	for i := range n {
-		body := fmt.Sprintf("message %d of ticket %d", i, id)
+		if paced {
+			time.Sleep(time.Second + time.Duration(mrand.Int64N(int64(2*time.Second))))
+		}
+		body := fmt.Sprintf("message %d (%v) of ticket %d", i, paced, id)
 		t0 := time.Now()
 		if err := apiCall(s.hc, root, s.token, "POST", fmt.Sprintf("/api/v1/tickets/%d/messages", id), map[string]any{"body": body}, nil); err != nil {
 			return nil, err

@@ -183,6 +183,11 @@ func TestMessengerClientMessageIDMakesAResendANoOp(t *testing.T) {
 	s.send(t, p.customerTok, tk.ID, map[string]any{"body": "Hello?", "clientMessageId": id}).expect(200).decode(&again)
 	require.Equal(t, first.Seq, again.Seq)
 	require.Len(t, s.messages(t, p.customerTok, tk.ID), 1, "created without a description: one message")
+	// The id is the sender's own: another sender choosing the same one sends a message of theirs.
+	var other message
+	s.send(t, p.agentTok, tk.ID, map[string]any{"body": "Hello!", "clientMessageId": id}).expect(201).decode(&other)
+	require.Equal(t, first.Seq+1, other.Seq)
+	require.Equal(t, []string{"public:Hello?", "public:Hello!"}, bodies(s.messages(t, p.customerTok, tk.ID)))
 }
 
 // Bad messages are refused with the field named, and nothing is sent.

@@ -7,7 +7,8 @@ ALTER TABLE ticket_actions ADD COLUMN IF NOT EXISTS html text NOT NULL DEFAULT '
 ALTER TABLE ticket_actions ADD COLUMN IF NOT EXISTS attachments jsonb NOT NULL DEFAULT '[]';
 ALTER TABLE ticket_actions ADD COLUMN IF NOT EXISTS client_id text;
 ALTER TABLE ticket_actions ADD COLUMN IF NOT EXISTS write_seq bigint NOT NULL DEFAULT 0;
-CREATE UNIQUE INDEX IF NOT EXISTS ticket_actions_client_id ON ticket_actions (ticket_id, client_id) WHERE client_id IS NOT NULL;
+-- A client id is the sender's own: two senders may pick the same one.
+CREATE UNIQUE INDEX IF NOT EXISTS ticket_actions_client_id ON ticket_actions (ticket_id, author_id, client_id) WHERE client_id IS NOT NULL;
 ALTER TABLE ticket_status_history ADD COLUMN IF NOT EXISTS write_seq bigint NOT NULL DEFAULT 0;
 ALTER TABLE ticket_owner_history ADD COLUMN IF NOT EXISTS write_seq bigint NOT NULL DEFAULT 0;
 
