@@ -45,6 +45,10 @@ type chatWorkflow struct {
 	mu      workflow.Mutex
 	version int // rises with every applied change; the main loop waits on it
 	changes int // changes applied in this run
+	// notes are the distributor events of the change being applied: they join the outbox once
+	// the change is written. sending: the deliverer has the outbox's first event in flight.
+	notes   []ChatDistributorEvent
+	sending bool
 }
 
 func checkChatInput(in ChatInput) error {
@@ -83,10 +87,10 @@ func newChatState(now time.Time, in ChatInput) ChatState {
 		st.Chat.State, st.Chat.AgentID, st.Chat.AgentIDs = ChatActive, &in.StartedBy, []string{in.StartedBy}
 		st.Chat.AcceptedAt, st.ActiveSince = &now, &now
 		st.Events = []ChatEvent{{Type: ChatEventAccepted, AgentID: in.StartedBy, By: in.StartedBy, At: now}}
-		st.Outbox = []ChatDistributorEvent{st.distributorEvent(DistributorSeatsTaken, now, in.StartedBy)}
+		st.Outbox = []ChatDistributorEvent{st.numbered(st.distributorEvent(DistributorSeatsTaken, now, in.StartedBy))}
 	} else {
 		st.Events = []ChatEvent{{Type: ChatEventQueued, GroupID: in.GroupID, At: now}}
-		st.Outbox = []ChatDistributorEvent{st.distributorEvent(DistributorChatWaiting, now)}
+		st.Outbox = []ChatDistributorEvent{st.numbered(st.distributorEvent(DistributorChatWaiting, now))}
 	}
 	st.Chat.Version = 1
 	return st
@@ -140,12 +144,11 @@ func (w *chatWorkflow) run(ctx workflow.Context, fresh bool) (ChatView, error) {
 			return w.view(), err
 		}
 	}
+	w.deliver(ctx)
 	for w.st.Chat.State != ChatClosed {
-		if err := w.deliver(ctx); err != nil {
-			return w.view(), err
-		}
 		if w.shouldContinueAsNew(ctx) {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			// The next run resends what is still in the outbox, so nothing may be in flight.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !w.sending }); err != nil {
 				return w.view(), err
 			}
 			if w.st.Chat.State != ChatClosed { // a handler still in flight may have closed it
@@ -160,14 +163,15 @@ func (w *chatWorkflow) run(ctx workflow.Context, fresh bool) (ChatView, error) {
 			return w.view(), err
 		}
 	}
-	// Let updates already accepted finish before the run ends.
+	// Let updates already accepted finish, hand the chat over (on time, whatever the
+	// distributor is doing), and let the distributor hear everything before the run ends.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.view(), err
 	}
-	if err := w.deliver(ctx); err != nil {
+	if err := w.finish(ctx); err != nil {
 		return w.view(), err
 	}
-	return w.view(), w.finish(ctx)
+	return w.view(), workflow.Await(ctx, func() bool { return len(w.st.Outbox) == 0 && !w.sending })
 }
 
 func (w *chatWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -178,16 +182,24 @@ func (w *chatWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
 		(w.in.MaxChangesPerRun > 0 && w.changes >= w.in.MaxChangesPerRun)
 }
 
-// deliver sends the outbox to the distributor, in order; an event leaves the outbox once sent.
-func (w *chatWorkflow) deliver(ctx workflow.Context) error {
-	for len(w.st.Outbox) > 0 {
-		err := workflow.ExecuteActivity(activityCtx(ctx), ActivityNotifyChatDistributor, w.st.Outbox[0]).Get(ctx, nil)
-		if err := survive(ctx, "notifying the distributor", err); err != nil {
-			return err
+// deliver runs beside the main loop and sends the outbox to the distributor, in order: an event
+// leaves the outbox once sent. It never holds up the chat's timers, however long the
+// distributor takes; the distributor deduplicates by (ChatID, Seq).
+func (w *chatWorkflow) deliver(ctx workflow.Context) {
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			if err := workflow.Await(ctx, func() bool { return len(w.st.Outbox) > 0 }); err != nil {
+				return
+			}
+			w.sending = true
+			err := workflow.ExecuteActivity(activityCtx(ctx), ActivityNotifyChatDistributor, w.st.Outbox[0]).Get(ctx, nil)
+			w.sending = false
+			if survive(ctx, "notifying the distributor", err) != nil {
+				return
+			}
+			w.st.Outbox = w.st.Outbox[1:]
 		}
-		w.st.Outbox = w.st.Outbox[1:]
-	}
-	return nil
+	})
 }
 
 // finish is what follows the close: the offline flow for a chat that waited too long, and the
@@ -270,7 +282,7 @@ func (w *chatWorkflow) inactivityBase() (time.Time, bool) {
 // wait blocks until something changes or the next deadline falls due, and then acts on it.
 func (w *chatWorkflow) wait(ctx workflow.Context) error {
 	seen := w.version
-	changed := func() bool { return w.version != seen || len(w.st.Outbox) > 0 || w.shouldContinueAsNew(ctx) }
+	changed := func() bool { return w.version != seen || w.shouldContinueAsNew(ctx) }
 	kind, due, ok := w.nextDeadline()
 	if !ok {
 		return workflow.Await(ctx, changed)
@@ -348,6 +360,7 @@ func (w *chatWorkflow) apply(ctx workflow.Context, check func() error, mutate fu
 	now := workflow.Now(ctx).UTC()
 	saved := w.st
 	wr := ChatWrite{}
+	w.notes = nil
 	mutate(now, &wr)
 	if len(wr.Messages)+len(wr.Events) == 0 && reflect.DeepEqual(saved.Chat, w.st.Chat) {
 		return nil // nothing changed: nothing to write
@@ -355,9 +368,15 @@ func (w *chatWorkflow) apply(ctx workflow.Context, check func() error, mutate fu
 	w.st.Chat.Version++
 	wr.Chat = w.st.Chat
 	if err := persistChat(ctx, wr); err != nil {
+		outbox := w.st.Outbox // the deliverer went on meanwhile
 		w.st = saved
+		w.st.Outbox = outbox
 		return err
 	}
+	for _, n := range w.notes {
+		w.st.Outbox = append(w.st.Outbox, w.st.numbered(n))
+	}
+	w.notes = nil
 	w.version++
 	w.changes++
 	return nil
@@ -372,8 +391,16 @@ func (w *chatWorkflow) event(wr *ChatWrite, e ChatEvent) {
 	wr.Events = append(wr.Events, e)
 }
 
+// notify queues a distributor event, sent once the change is written.
 func (w *chatWorkflow) notify(typ string, now time.Time, agents ...string) {
-	w.st.Outbox = append(w.st.Outbox, w.st.distributorEvent(typ, now, agents...))
+	w.notes = append(w.notes, w.st.distributorEvent(typ, now, agents...))
+}
+
+// numbered gives the event the chat's next distributor sequence number.
+func (st *ChatState) numbered(e ChatDistributorEvent) ChatDistributorEvent {
+	st.NoteSeq++
+	e.Seq = st.NoteSeq
+	return e
 }
 
 // addMessage numbers the message and appends it to the transcript.

@@ -249,8 +249,9 @@ type ChatState struct {
 	LastCustomerMessageAt *time.Time `json:",omitempty"`
 	// WarnedFor is the start of the inactivity period the visitor was last warned about.
 	WarnedFor *time.Time `json:",omitempty"`
-	// Outbox are distributor events not yet delivered, in order.
-	Outbox []ChatDistributorEvent `json:",omitempty"`
+	// Outbox are distributor events not yet delivered, in order; NoteSeq numbers them.
+	Outbox  []ChatDistributorEvent `json:",omitempty"`
+	NoteSeq int64                  `json:",omitempty"`
 	// Finished: the close's hand-off and ChatClosed ran (a closed run only finishes them).
 	Finished bool `json:",omitempty"`
 }
@@ -263,8 +264,11 @@ type ChatWrite struct {
 	Events   []ChatEvent   `json:",omitempty"`
 }
 
-// ChatDistributorEvent tells the distributor of GroupID what happened to a chat.
+// ChatDistributorEvent tells the distributor of GroupID what happened to a chat. Seq numbers a
+// chat's events from 1: delivery is at least once (a retried activity, an event resent by the
+// next run after continue-as-new), so the distributor ignores a Seq it has seen.
 type ChatDistributorEvent struct {
+	Seq        int64
 	Type       string // Distributor* constants
 	ChatID     string
 	GroupID    string

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,14 +18,17 @@ import (
 // chatActs stands in for the chat's activities and records, with the simulated instant, what
 // the workflow asked of them.
 type chatActs struct {
-	env      *testsuite.TestWorkflowEnvironment
-	mu       sync.Mutex
-	calls    int
-	writes   []ChatWrite
-	notified []chatNote
-	handoffs []time.Time
-	closed   []ChatClosedInput
-	closedAt []time.Time
+	env *testsuite.TestWorkflowEnvironment
+	// distributorDownUntil: NotifyChatDistributor fails before this instant.
+	distributorDownUntil time.Time
+	failedNotes          int
+	mu                   sync.Mutex
+	calls                int
+	writes               []ChatWrite
+	notified             []chatNote
+	handoffs             []time.Time
+	closed               []ChatClosedInput
+	closedAt             []time.Time
 }
 
 type chatNote struct {
@@ -45,6 +49,10 @@ func (a *chatActs) NotifyChatDistributor(_ context.Context, e ChatDistributorEve
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.calls++
+	if now.Before(a.distributorDownUntil) {
+		a.failedNotes++
+		return errors.New("distributor unreachable")
+	}
 	a.notified = append(a.notified, chatNote{e, now})
 	return nil
 }
@@ -302,6 +310,28 @@ func (s *ChatSuite) TestQueueWaitClosesAndHandsOffToTheOfflineFlow() {
 	s.Equal(at(5*time.Minute), gone[0].at)
 	s.Require().Len(s.acts.closed, 1)
 	s.Len(s.acts.closed[0].Messages, 1)
+}
+
+func (s *ChatSuite) TestAnUnreachableDistributorDelaysNoTimer() {
+	// Down for 3 minutes (the test environment gives a retried activity 10 attempts; the
+	// worker's is unlimited).
+	s.acts.distributorDownUntil = at(3 * time.Minute)
+	s.update(10*time.Second, UpdateChatOffer, OfferChatInput{AgentID: "a-1"})
+	s.env.ExecuteWorkflow(ChatSessionWorkflowType, chatInput())
+	v := s.result()
+
+	s.Equal(at(70*time.Second), v.Events[2].At, "the offer still expires on time")
+	s.Equal(at(5*time.Minute), *v.Chat.ClosedAt, "and the queue wait closes on time")
+	s.Equal([]time.Time{at(5 * time.Minute)}, s.acts.handoffs)
+	s.Positive(s.acts.failedNotes)
+	var seqs []int64
+	var types []string
+	for _, n := range s.acts.notified {
+		s.False(n.at.Before(at(3*time.Minute)), "%v", n.at.Sub(start))
+		seqs, types = append(seqs, n.Seq), append(types, n.Type)
+	}
+	s.Equal([]int64{1, 2, 3}, seqs, "delivered later, in order, each once")
+	s.Equal([]string{DistributorChatWaiting, DistributorOfferExpired, DistributorChatGone}, types)
 }
 
 func (s *ChatSuite) TestTransferToAGroupKeepsTheOriginalArrival() {
