@@ -16,6 +16,10 @@ import (
 // resolve, auto-close by timer); ticket_run2 is its reopen by update-with-start, then cancel.
 // call_1 is a phone call put through, completed with its ticket as a child and a later recording
 // link; call_2 a completion that arrived before its transfer; call_3 a call still ongoing.
+// chat_1 is a chat whose offer expires, accepted by the next agent, with a retried message, an
+// invitation and a leave, a transfer to another group, then warned and closed for inactivity;
+// chat_2 one closed for queue wait and handed to the offline flow; chat_3_run1/run2 a manual
+// accept, refused updates, a transfer to an agent, continue-as-new and a close by the customer.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
@@ -25,6 +29,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(Ticket, workflow.RegisterOptions{Name: TicketWorkflowType})
 			r.RegisterWorkflowWithOptions(PhoneCall, workflow.RegisterOptions{Name: CallWorkflowType})
+			r.RegisterWorkflowWithOptions(ChatSession, workflow.RegisterOptions{Name: ChatSessionWorkflowType})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
