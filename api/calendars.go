@@ -115,10 +115,10 @@ func normalizeCalendar(cal *schema.Calendar) {
 	}
 }
 
-var errCalendarInUse = errConflict("calendar is used by a call group; point the call group at another calendar first")
+var errCalendarInUse = errConflict("calendar is used by a call group or a chat group; point the group at another calendar first")
 
-// deleteCalendar removes a calendar. One that a call group refers to stays (409): checked by a
-// query when the call_groups table exists, and by the foreign key on call_groups.calendar_id,
+// deleteCalendar removes a calendar. One that a call or chat group refers to stays (409): checked by a
+// query when the groups' tables exist, and by the foreign keys on their calendar_id,
 // when there is one, against a call group created meanwhile.
 func (s *Server) deleteCalendar(c *fiber.Ctx) error {
 	ctx := c.UserContext()
@@ -127,17 +127,19 @@ func (s *Server) deleteCalendar(c *fiber.Ctx) error {
 		return err
 	}
 	err = calendars.remove(ctx, s.db, principal(c).Person.ID, before, func(ctx context.Context, tx bun.Tx) error {
-		var used bool
-		if err := tx.NewRaw("SELECT to_regclass('call_groups') IS NOT NULL").Scan(ctx, &used); err != nil {
-			return err
-		}
-		if used {
-			if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM call_groups WHERE calendar_id = ?)", before.ID).Scan(ctx, &used); err != nil {
+		for _, table := range []string{"call_groups", "chat_groups"} {
+			var used bool
+			if err := tx.NewRaw("SELECT to_regclass(?) IS NOT NULL", table).Scan(ctx, &used); err != nil {
 				return err
 			}
-		}
-		if used {
-			return errCalendarInUse
+			if used {
+				if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM ? WHERE calendar_id = ?)", bun.Ident(table), before.ID).Scan(ctx, &used); err != nil {
+					return err
+				}
+			}
+			if used {
+				return errCalendarInUse
+			}
 		}
 		return nil
 	})

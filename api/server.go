@@ -151,6 +151,9 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.kbRoutes(v1)
 	s.textBlockRoutes(v1)
 	s.attachmentRoutes(v1)
+	s.chatGroupRoutes(v1)
+	s.chatWidgetRoutes(v1)
+	s.chatPresenceRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})
