@@ -329,3 +329,44 @@ func TestTicketCreatedAfterAnEditSeesItBeforeTheNotification(t *testing.T) {
 	due, _ := s.slaOf(t, p.agentTok, warm.ID)
 	require.WithinDuration(t, warm.createdAt(t, s).Add(time.Hour), *due, time.Second)
 }
+
+// With config_changes and config_generation locked for longer than every timeout in the code,
+// an SLA policy edit through the API gives up with a 503 and Retry-After, and leaves nothing
+// behind (no half edit); once the lock goes the same edit lands and reaches the quiet open ticket
+// through its rollout.
+func TestConfigEditUnderAHeldLockIsRolledOutAfterIt(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	p := s.newPeople(t)
+	policy := s.addPolicy(t, 60, schema.HoursCalendar, nil)
+	quiet := s.createTicket(t, p.agentTok, map[string]any{"subject": "Quiet under a lock"})
+	opened := quiet.createdAt(t, s)
+	require.WithinDuration(t, opened.Add(time.Hour), s.waitSLA(t, p.agentTok, quiet.ID), time.Second)
+	edit := func(minutes int) *resp {
+		return s.call(t, s.admin, "PATCH", "/api/v1/sla-policies/"+policy.ID, map[string]any{
+			"rules": []map[string]any{{"condition": "", "firstResponseMinutes": 0, "resolutionMinutes": minutes, "hours": "calendar"}}})
+	}
+
+	release := s.lockTables(t, "EXCLUSIVE", "config_changes", "config_generation")
+	began := time.Now()
+	r := edit(120)
+	t.Logf("the edit answered %d after %s", r.status, time.Since(began).Round(time.Millisecond))
+	r.expectError(503, "unavailable")
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	time.Sleep(time.Until(began.Add(stallFor - 5*time.Second))) // the lock outlasts every timeout
+	release()
+	var row schema.SLAPolicy
+	require.NoError(t, s.db.NewSelect().Model(&row).Where("id = ?", policy.ID).Scan(context.Background()))
+	require.Equal(t, 60, row.Rules[0].ResolutionMinutes, "the refused edit did not land")
+	require.Equal(t, 1, row.Version)
+	due, reasons := s.slaOf(t, p.agentTok, quiet.ID)
+	require.WithinDuration(t, opened.Add(time.Hour), *due, time.Second)
+	require.Empty(t, reasons, "nothing was rolled out for it")
+
+	edit(120).expect(200)
+	eventually(t, 3*time.Minute, func() bool {
+		due, _ := s.slaOf(t, p.agentTok, quiet.ID)
+		return due != nil && due.Sub(opened.Add(2*time.Hour)).Abs() <= time.Second
+	}, "the edit made after the lock reaches the ticket")
+}

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/switchboardhq/switchboard/internal/filetype/sample"
-	"github.com/switchboardhq/switchboard/schema"
 )
 
 // message is the subset of a conversation entry the tests read.
@@ -399,7 +398,6 @@ func TestMessengerStreamResumesWithLastEventID(t *testing.T) {
 	s.call(t, p.otherTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/stream", tk.ID), nil).expectError(404, "not_found")
 	s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/stream", tk.ID), nil, header{"Last-Event-ID", "x"}).
 		expectError(422, "validation_failed", "Last-Event-ID")
-	_ = schema.KindText
 }
 
 func eventIDs(evs []sseEvent) []int64 {
