@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -13,12 +14,14 @@ import (
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
-// The ChatSession workflow and its stub activities are registered under the names the
-// workflow calls: a chat nobody takes runs to its queue-wait close on them alone.
+// The ChatSession workflow and its activities are registered under the names the workflow
+// calls: a chat nobody takes runs to its queue-wait close on them (PersistChat, which needs
+// PostgreSQL, answered by a mock here; integration tests run it for real).
 func TestChatSessionRunsOnTheRegisteredActivities(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	Register(env, &activities.Activities{})
+	env.OnActivity(workflows.ActivityPersistChat, mock.Anything, mock.Anything).Return(nil)
 	ran := map[string]error{}
 	record := func(info *activity.Info, _ converter.EncodedValue, err error) { ran[info.ActivityType.Name] = err }
 	env.SetOnActivityCompletedListener(record)
@@ -30,12 +33,9 @@ func TestChatSessionRunsOnTheRegisteredActivities(t *testing.T) {
 	var v workflows.ChatView
 	require.NoError(t, env.GetWorkflowResult(&v))
 	require.Equal(t, workflows.CloseQueueWait, *v.Chat.CloseReason)
-	// Regular activities report their names; the test environment names a local activity
-	// (PersistChat) after its wrapper, so it is the fourth entry, which must not have failed.
 	for _, name := range []string{workflows.ActivityNotifyChatDistributor, workflows.ActivityHandOffChatOffline, workflows.ActivityChatClosed} {
 		require.Contains(t, ran, name)
 	}
-	require.Len(t, ran, 4)
 	for name, err := range ran {
 		require.NoError(t, err, name)
 	}

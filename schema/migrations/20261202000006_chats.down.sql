@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS chat_events;
+DROP TABLE IF EXISTS chat_messages;
+DROP TABLE IF EXISTS chats;
