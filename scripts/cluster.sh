@@ -111,6 +111,12 @@ pg_env() { env SWITCHBOARD_PRIVATE_PG_DIR="$PG_DIR" SWITCHBOARD_PRIVATE_PG_PORT=
 
 start_postgres() {
   pg_env SWITCHBOARD_DATABASE_URL="$(pg_url)" bash scripts/postgres.sh ensure >/dev/null
+  # The tests kill -9 this PostgreSQL and then hold every acknowledged commit to account (a 2xx
+  # create must exist afterwards, and so must what Temporal acknowledged): commits are durable
+  # when acknowledged, as in production. The dev/test cluster's synchronous_commit = off can
+  # lose the last commits to a kill of every PostgreSQL process, shared buffers and all.
+  psql_exec "ALTER SYSTEM SET synchronous_commit = on"
+  psql_exec "SELECT pg_reload_conf()"
 }
 
 # kill_postgres: kill -9 the postmaster and every backend, as a crash of the machine would.
