@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/switchboardhq/switchboard/internal/events"
 )
 
 // ChatRow is a chat session as its workflow last persisted it.
@@ -66,7 +68,7 @@ var chatColumns = []string{"kind", "state", "group_id", "widget_id", "agent_id",
 // SaveChat writes one change of a chat in one transaction: the row only when its version is
 // newer than the stored one, and the messages and events the change added, each once. Safe to
 // run twice, and a late write of an older version changes nothing.
-func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow, events []ChatEventRow) error {
+func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow, evs []ChatEventRow) error {
 	return db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewInsert().Model(&c).On("CONFLICT (id) DO UPDATE")
 		for _, col := range chatColumns {
@@ -80,11 +82,13 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 				return err
 			}
 		}
-		if len(events) > 0 {
-			if _, err := tx.NewInsert().Model(&events).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		if len(evs) > 0 {
+			if _, err := tx.NewInsert().Model(&evs).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 				return err
 			}
 		}
-		return nil
+		// Streams of the chat (on every API instance) read what is new; sent at commit.
+		_, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?::text)", events.ChatChannel, c.ID)
+		return err
 	})
 }

@@ -41,50 +41,63 @@ func Publish(ctx context.Context, db *bun.DB, e Event) error {
 	return err
 }
 
-// TicketChannel carries the id of a ticket whose conversation grew (schema.TicketChannel).
-const TicketChannel = "switchboard_ticket"
+// TicketChannel carries the id of a ticket whose conversation grew (schema.TicketChannel), and
+// ChatChannel the id of a chat that changed (schema.SaveChat).
+const (
+	TicketChannel = "switchboard_ticket"
+	ChatChannel   = "switchboard_chat"
+)
 
 // Hub fans events out to the streams connected to this instance: agents' events, and wake-ups
-// for the streams of a ticket's conversation (which read what is new from PostgreSQL
-// themselves, so a wake-up carries nothing and many coalesce into one).
+// for the streams of a conversation, a ticket's or a chat's (which read what is new from
+// PostgreSQL themselves, so a wake-up carries nothing and many coalesce into one).
 type Hub struct {
-	mu      sync.Mutex
-	subs    map[string]map[chan Event]struct{}
-	tickets map[int64]map[chan struct{}]struct{}
+	mu    sync.Mutex
+	subs  map[string]map[chan Event]struct{}
+	wakes map[string]map[chan struct{}]struct{} // by conversation key (ticketKey, chatKey)
 }
 
 // NewHub returns a hub with no subscribers.
 func NewHub() *Hub {
-	return &Hub{subs: map[string]map[chan Event]struct{}{}, tickets: map[int64]map[chan struct{}]struct{}{}}
+	return &Hub{subs: map[string]map[chan Event]struct{}{}, wakes: map[string]map[chan struct{}]struct{}{}}
 }
+
+func ticketKey(id int64) string { return "ticket:" + strconv.FormatInt(id, 10) }
+func chatKey(id string) string  { return "chat:" + id }
 
 // SubscribeTicket returns wake-ups for a ticket's conversation until cancel is called. The
 // channel holds one pending wake-up; more coalesce into it.
-func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) {
+func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) { return h.subscribeWake(ticketKey(id)) }
+
+// SubscribeChat returns wake-ups for a chat (a change of its state or transcript) until cancel
+// is called, as SubscribeTicket.
+func (h *Hub) SubscribeChat(id string) (<-chan struct{}, func()) { return h.subscribeWake(chatKey(id)) }
+
+func (h *Hub) subscribeWake(key string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	h.mu.Lock()
-	if h.tickets[id] == nil {
-		h.tickets[id] = map[chan struct{}]struct{}{}
+	if h.wakes[key] == nil {
+		h.wakes[key] = map[chan struct{}]struct{}{}
 	}
-	h.tickets[id][ch] = struct{}{}
+	h.wakes[key][ch] = struct{}{}
 	h.mu.Unlock()
 	return ch, func() {
 		h.mu.Lock()
-		delete(h.tickets[id], ch)
-		if len(h.tickets[id]) == 0 {
-			delete(h.tickets, id)
+		delete(h.wakes[key], ch)
+		if len(h.wakes[key]) == 0 {
+			delete(h.wakes, key)
 		}
 		h.mu.Unlock()
 	}
 }
 
-// wakeTickets wakes the streams of the given ticket, or of every ticket (all): after a lost
+// wake wakes the streams of one conversation, or of every conversation (key ""): after a lost
 // connection, notifications may have been missed.
-func (h *Hub) wakeTickets(id int64, all bool) {
+func (h *Hub) wake(key string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for tid, subs := range h.tickets {
-		if !all && tid != id {
+	for k, subs := range h.wakes {
+		if key != "" && k != key {
 			continue
 		}
 		for ch := range subs {
@@ -131,7 +144,7 @@ func (h *Hub) dispatch(e Event) {
 func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 	for ctx.Err() == nil {
 		ln := pgdriver.NewListener(db)
-		if err := ln.Listen(ctx, Channel, TicketChannel); err != nil {
+		if err := ln.Listen(ctx, Channel, TicketChannel, ChatChannel); err != nil {
 			log.Warn("events: listen failed; retrying", "err", err)
 			_ = ln.Close()
 			select {
@@ -140,7 +153,7 @@ func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 			}
 			continue
 		}
-		h.wakeTickets(0, true) // what was notified while not listening is read now
+		h.wake("") // what was notified while not listening is read now
 		h.receive(ctx, db, ln, log)
 		_ = ln.Close()
 	}
@@ -155,10 +168,14 @@ func (h *Hub) receive(ctx context.Context, db *bun.DB, ln *pgdriver.Listener, lo
 			}
 			return
 		}
-		if channel == TicketChannel {
+		switch channel {
+		case TicketChannel:
 			if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
-				h.wakeTickets(id, false)
+				h.wake(ticketKey(id))
 			}
+			continue
+		case ChatChannel:
+			h.wake(chatKey(payload))
 			continue
 		}
 		var e Event
