@@ -42,12 +42,6 @@ func nonEmpty(s string) *string {
 	return &s
 }
 
-// NotifyChatDistributor tells the group's distributor what happened to a chat
-// (workflows.ActivityNotifyChatDistributor). Stub: no-op.
-func (a *Activities) NotifyChatDistributor(ctx context.Context, e workflows.ChatDistributorEvent) error {
-	return nil
-}
-
 // HandOffChatOffline hands a chat that waited longer than its group's queueWait to the offline
 // flow (workflows.ActivityHandOffChatOffline). Stub: no-op until the offline-flow issue.
 func (a *Activities) HandOffChatOffline(ctx context.Context, h workflows.ChatHandOff) error {
