@@ -8,15 +8,14 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/pgdriver"
 
-	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/sla"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -30,16 +29,8 @@ func (s *Server) slaRoutes(r fiber.Router) {
 	r.Put("/tickets/:id/sla", requirePerm(PermTicketsWrite), staffOnly, s.setTicketSLA)
 }
 
-// Limits of an SLA policy.
-const (
-	maxSLAName          = 200
-	maxSLARules         = 50
-	maxSLAPauseStatuses = 50
-	maxSLAMinutes       = 366 * 24 * 60 // a target of more than a year is a typo
-	maxSLAWarning       = 7 * 24 * 60
-	defaultSLAWarning   = 30
-	maxManualDueAhead   = 366 * 24 * time.Hour
-)
+// maxManualDueAhead bounds a deadline set by hand: more than a year ahead is a typo.
+const maxManualDueAhead = 366 * 24 * time.Hour
 
 // --- policies
 
@@ -103,118 +94,22 @@ func (in *slaPolicyInput) apply(p *schema.SLAPolicy, rules []schema.SLARule) {
 	set(&p.WarningMinutes, in.WarningMinutes)
 }
 
-// slaChecks says which parts of a policy to validate: all of them on create, the ones given on
-// update (so that a policy whose calendar has since gone can still be renamed).
-type slaChecks struct{ name, rules, pauseStatuses, warning bool }
-
-var allSLAChecks = slaChecks{true, true, true, true}
-
-func slaChecksFor(in *slaPolicyInput) slaChecks {
-	return slaChecks{name: in.Name != nil, rules: in.Rules != nil, pauseStatuses: in.PauseStatuses != nil,
-		warning: in.WarningMinutes != nil}
+func slaChecksFor(in *slaPolicyInput) sla.Checks {
+	return sla.Checks{Name: in.Name != nil, Rules: in.Rules != nil, PauseStatuses: in.PauseStatuses != nil,
+		Warning: in.WarningMinutes != nil}
 }
 
-// slaRefs are the calendars and statuses a policy names that exist.
-type slaRefs struct {
-	calendars map[string]bool
-	statuses  map[string]bool
-}
-
-// checkSLAPolicy validates a policy against the records it names; every problem is reported
-// at once, each under its field.
-func (s *Server) checkSLAPolicy(ctx context.Context, p *schema.SLAPolicy, what slaChecks) error {
-	refs := slaRefs{calendars: map[string]bool{}, statuses: map[string]bool{}}
-	if what.rules {
-		for _, r := range p.Rules {
-			if r.CalendarID == nil || refs.calendars[*r.CalendarID] {
-				continue
-			}
-			var ok bool
-			if err := s.db.NewRaw("SELECT EXISTS(SELECT 1 FROM calendars WHERE id = ?)", *r.CalendarID).Scan(ctx, &ok); err != nil {
-				return err
-			}
-			refs.calendars[*r.CalendarID] = ok
-		}
+// checkSLAPolicy validates a policy against the records it names (sla.Validate); every problem
+// is reported at once, each under its field.
+func (s *Server) checkSLAPolicy(ctx context.Context, p *schema.SLAPolicy, what sla.Checks) error {
+	fields, err := sla.Validate(ctx, s.db, p, what)
+	if err != nil {
+		return err
 	}
-	if what.pauseStatuses && len(p.PauseStatuses) > 0 {
-		var names []string
-		if err := s.db.NewSelect().Model((*schema.Status)(nil)).Column("name").
-			Where("name IN (?)", bun.In(p.PauseStatuses)).Scan(ctx, &names); err != nil {
-			return err
-		}
-		for _, n := range names {
-			refs.statuses[n] = true
-		}
-	}
-	if fields := slaPolicyProblems(p, what, refs); len(fields) > 0 {
+	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
 	return nil
-}
-
-// slaPolicyProblems is the validation of a policy, given which of the calendars and statuses it
-// names exist.
-func slaPolicyProblems(p *schema.SLAPolicy, what slaChecks, refs slaRefs) map[string]string {
-	fields := map[string]string{}
-	if what.name {
-		switch n := utf8.RuneCountInString(p.Name); {
-		case n == 0:
-			fields["name"] = "is required"
-		case n > maxSLAName:
-			fields["name"] = fmt.Sprintf("must be at most %d characters", maxSLAName)
-		}
-	}
-	if what.rules {
-		switch {
-		case len(p.Rules) == 0:
-			fields["rules"] = "give at least one rule"
-		case len(p.Rules) > maxSLARules:
-			fields["rules"] = fmt.Sprintf("must be at most %d rules, got %d", maxSLARules, len(p.Rules))
-		}
-		for i, r := range p.Rules {
-			at := fmt.Sprintf("rules[%d].", i)
-			if _, err := rules.Compile(r.Condition); err != nil {
-				fields[at+"condition"] = err.Error()
-			}
-			for name, m := range map[string]int{"firstResponseMinutes": r.FirstResponseMinutes, "resolutionMinutes": r.ResolutionMinutes} {
-				if m < 0 || m > maxSLAMinutes {
-					fields[at+name] = fmt.Sprintf("must be from 0 to %d minutes", maxSLAMinutes)
-				}
-			}
-			if r.FirstResponseMinutes <= 0 && r.ResolutionMinutes <= 0 && fields[at+"firstResponseMinutes"] == "" &&
-				fields[at+"resolutionMinutes"] == "" {
-				fields[fmt.Sprintf("rules[%d]", i)] = "set firstResponseMinutes, resolutionMinutes or both above 0"
-			}
-			switch r.Hours {
-			case schema.HoursBusiness:
-				if r.CalendarID == nil {
-					fields[at+"calendarId"] = "is required for business hours: the calendar whose hours count"
-				}
-			case schema.HoursCalendar:
-			case "":
-				fields[at+"hours"] = "is required: business or calendar"
-			default:
-				fields[at+"hours"] = fmt.Sprintf("must be business or calendar, got %q", r.Hours)
-			}
-			if r.CalendarID != nil && !refs.calendars[*r.CalendarID] {
-				fields[at+"calendarId"] = "no calendar with id " + *r.CalendarID
-			}
-		}
-	}
-	if what.pauseStatuses {
-		if len(p.PauseStatuses) > maxSLAPauseStatuses {
-			fields["pauseStatuses"] = fmt.Sprintf("must be at most %d items", maxSLAPauseStatuses)
-		}
-		for i, st := range p.PauseStatuses {
-			if !slices.Contains(schema.BaseStatuses, st) && !refs.statuses[st] {
-				fields[fmt.Sprintf("pauseStatuses[%d]", i)] = fmt.Sprintf("no status or base status named %q", st)
-			}
-		}
-	}
-	if what.warning && (p.WarningMinutes < 0 || p.WarningMinutes > maxSLAWarning) {
-		fields["warningMinutes"] = fmt.Sprintf("must be from 0 to %d", maxSLAWarning)
-	}
-	return fields
 }
 
 func normalizeSLAPolicy(p *schema.SLAPolicy) {
@@ -282,10 +177,10 @@ func (s *Server) createSLAPolicy(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	p := schema.SLAPolicy{ID: uuid.Must(uuid.NewV7()).String(), Rules: []schema.SLARule{},
-		PauseStatuses: []string{schema.BaseStopped}, WarningMinutes: defaultSLAWarning, Version: 1, CreatedAt: now, UpdatedAt: now}
+		PauseStatuses: []string{schema.BaseStopped}, WarningMinutes: sla.DefaultWarning, Version: 1, CreatedAt: now, UpdatedAt: now}
 	in.apply(&p, rs)
 	normalizeSLAPolicy(&p)
-	if err := s.checkSLAPolicy(ctx, &p, allSLAChecks); err != nil {
+	if err := s.checkSLAPolicy(ctx, &p, sla.AllChecks); err != nil {
 		return err
 	}
 	if err := slaPolicies.create(ctx, s.db, principal(c).Person.ID, &p, "create"); err != nil {
