@@ -115,26 +115,9 @@ func writeTeamMembers(ctx context.Context, tx bun.Tx, _ string, t, before *schem
 
 // checkAgents checks that every id is an active person with an agent profile.
 func (s *Server) checkAgents(ctx context.Context, field string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	var found []schema.Person
-	err := s.db.NewSelect().Model(&found).Column("id", "profile", "is_active").
-		Where("id IN (?)", bun.In(ids)).Scan(ctx)
+	fields, err := schema.AgentProblems(ctx, s.db, field, ids)
 	if err != nil {
 		return err
-	}
-	fields := map[string]string{}
-	for i, id := range ids {
-		at := slices.IndexFunc(found, func(p schema.Person) bool { return p.ID == id })
-		switch {
-		case at < 0:
-			fields[field+"["+itoa(i)+"]"] = "no person with id " + id
-		case found[at].Profile == schema.RoleCustomer:
-			fields[field+"["+itoa(i)+"]"] = "person " + id + " is not an agent"
-		case !found[at].IsActive:
-			fields[field+"["+itoa(i)+"]"] = "person " + id + " is deactivated"
-		}
 	}
 	if len(fields) > 0 {
 		return errInvalid(fields)

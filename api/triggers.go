@@ -17,10 +17,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/triggers"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -41,13 +41,6 @@ func (s *Server) triggerRoutes(r fiber.Router) {
 	r.Get("/notifications", requirePerm(PermTicketsRead), s.listNotifications)
 	r.Post("/notifications/:id/read", requirePerm(PermTicketsWrite), s.readNotification)
 }
-
-// Limits of a trigger.
-const (
-	maxTriggerName    = 200
-	maxTriggerActions = 50
-	maxTriggerPos     = 1_000_000
-)
 
 // actorKinds are what a condition's actor.kind may be.
 var actorKinds = []string{"agent", "customer", "system", "trigger"}
@@ -215,158 +208,22 @@ func jsonPath(t reflect.Type, path string) string {
 	return strings.Join(keep, ".")
 }
 
-// triggerChecks says which parts of a trigger to validate: all of them on create, the ones
-// given on update (so that a trigger whose status has since been deactivated can still be
-// renamed or disabled).
-type triggerChecks struct{ name, events, condition, actions, position, timer bool }
-
-func checksFor(in *triggerInput) triggerChecks {
-	return triggerChecks{name: in.Name != nil, events: in.Events != nil, condition: in.Condition != nil,
-		actions: in.Actions != nil, position: in.Position != nil, timer: len(in.Timer) > 0 || in.Events != nil}
+func checksFor(in *triggerInput) triggers.Checks {
+	return triggers.Checks{Name: in.Name != nil, Events: in.Events != nil, Condition: in.Condition != nil,
+		Actions: in.Actions != nil, Position: in.Position != nil, Timer: len(in.Timer) > 0 || in.Events != nil}
 }
 
-var allTriggerChecks = triggerChecks{true, true, true, true, true, true}
-
-// checkTrigger validates a trigger; every problem is reported at once, each under its field.
-func (s *Server) checkTrigger(ctx context.Context, tr *schema.Trigger, what triggerChecks) error {
-	fields := map[string]string{}
-	if what.name {
-		switch n := utf8.RuneCountInString(tr.Name); {
-		case n == 0:
-			fields["name"] = "is required"
-		case n > maxTriggerName:
-			fields["name"] = fmt.Sprintf("must be at most %d characters", maxTriggerName)
-		}
-	}
-	if what.events {
-		allowed := strings.Join(rules.Events, ", ")
-		if len(tr.Events) == 0 {
-			fields["events"] = "give at least one event: " + allowed
-		}
-		for i, e := range tr.Events {
-			if !slices.Contains(rules.Events, e) {
-				fields[fmt.Sprintf("events[%d]", i)] = fmt.Sprintf("unknown event %q; allowed: %s", e, allowed)
-			}
-		}
-	}
-	if what.condition {
-		if _, err := rules.Compile(tr.Condition); err != nil {
-			fields["condition"] = err.Error()
-		}
-	}
-	if what.timer {
-		// A time condition is the ticket.time event with its timer; neither goes without the other.
-		onTime := slices.Contains(tr.Events, rules.EventTime)
-		switch {
-		case tr.Timer != nil:
-			maps.Copy(fields, tr.Timer.Validate())
-			if !onTime {
-				fields["timer"] = "is only for time conditions: add " + rules.EventTime + " to events"
-			}
-		case onTime:
-			fields["timer"] = `is required with the ` + rules.EventTime + ` event, e.g. {"after":"2h","from":"createdAt"}`
-		}
-	}
-	if what.position && (tr.Position < 0 || tr.Position > maxTriggerPos) {
-		fields["position"] = fmt.Sprintf("must be from 0 to %d", maxTriggerPos)
-	}
-	if what.actions {
-		if err := s.checkActions(ctx, tr.Actions, fields); err != nil {
-			return err
-		}
+// checkTrigger validates a trigger (triggers.Validate); every problem is reported at once,
+// each under its field.
+func (s *Server) checkTrigger(ctx context.Context, tr *schema.Trigger, what triggers.Checks) error {
+	fields, err := triggers.Validate(ctx, s.db, s.cfg.Urgencies, tr, what)
+	if err != nil {
+		return err
 	}
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
 	return nil
-}
-
-// checkActions adds the problems of each action to fields: its own parameters
-// (rules.Action.Validate), then what it refers to, against the database.
-func (s *Server) checkActions(ctx context.Context, actions []rules.Action, fields map[string]string) error {
-	if len(actions) > maxTriggerActions {
-		fields["actions"] = fmt.Sprintf("must be at most %d actions, got %d", maxTriggerActions, len(actions))
-		return nil
-	}
-	for i, a := range actions {
-		at := fmt.Sprintf("actions[%d].", i)
-		own := a.Validate()
-		for k, v := range own {
-			fields[at+k] = v
-		}
-		if len(own) > 0 {
-			continue
-		}
-		if err := s.checkReferences(ctx, at, a, fields); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkReferences checks that what an action names exists and is active.
-func (s *Server) checkReferences(ctx context.Context, at string, a rules.Action, fields map[string]string) error {
-	switch a.Type {
-	case rules.ActionSetStatus, rules.ActionChangeParentStatus:
-		st, err := findOne[schema.Status](ctx, s.db, "name", a.Status, "no status named %q", a.Status)
-		switch {
-		case isNotFound(err):
-			fields[at+"status"] = fmt.Sprintf("no status named %q", a.Status)
-		case err != nil:
-			return err
-		case !st.IsActive:
-			fields[at+"status"] = fmt.Sprintf("status %q is deactivated", a.Status)
-		case st.RequiresJustification && strings.TrimSpace(a.Justification) == "":
-			fields[at+"justification"] = fmt.Sprintf("is required: status %q requires a justification", a.Status)
-		}
-	case rules.ActionSetUrgency:
-		if !slices.Contains(s.cfg.Urgencies, a.Urgency) {
-			fields[at+"urgency"] = "must be one of: " + strings.Join(s.cfg.Urgencies, ", ")
-		}
-	case rules.ActionAssignAgent:
-		bad := map[string]string{}
-		if err := mergeInvalid(bad, s.checkAgents(ctx, "agent", []string{a.AgentID})); err != nil {
-			return err
-		}
-		if msg, ok := bad["agent[0]"]; ok {
-			fields[at+"agentId"] = msg
-		}
-	case rules.ActionAssignTeam:
-		t, err := s.loadTeam(ctx, a.TeamID)
-		switch {
-		case isNotFound(err):
-			fields[at+"teamId"] = "no team with id " + a.TeamID
-		case err != nil:
-			return err
-		case !t.IsActive:
-			fields[at+"teamId"] = "team " + a.TeamID + " is deactivated"
-		}
-	case rules.ActionNotifyAgents:
-		if err := mergeInvalid(fields, s.checkAgents(ctx, at+"agentIds", a.AgentIDs)); err != nil {
-			return err
-		}
-	case rules.ActionCallWebhook:
-		ok, err := s.webhookActive(ctx, a.WebhookID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fields[at+"webhookId"] = "no active webhook with id " + a.WebhookID
-		}
-	}
-	return nil
-}
-
-// webhookActive tells whether an active webhook has this id. Before the webhooks table exists
-// (42P01), there is none.
-func (s *Server) webhookActive(ctx context.Context, id string) (bool, error) {
-	var ok bool
-	err := s.db.NewRaw("SELECT EXISTS(SELECT 1 FROM webhooks WHERE id = ? AND is_active)", id).Scan(ctx, &ok)
-	var pgErr pgdriver.Error
-	if errors.As(err, &pgErr) && (pgErr.Field('C') == "42P01" || pgErr.Field('C') == "22P02") {
-		return false, nil
-	}
-	return ok, err
 }
 
 // mergeInvalid copies a validation error's fields into fields; any other error is returned.
@@ -413,18 +270,18 @@ func (s *Server) createTrigger(c *fiber.Ctx) error {
 			Scan(ctx, &tr.Position); err != nil {
 			return err
 		}
-		tr.Position = min(tr.Position, maxTriggerPos)
+		tr.Position = min(tr.Position, triggers.MaxPosition)
 	}
-	if err := s.checkTrigger(ctx, &tr, allTriggerChecks); err != nil {
+	if err := s.checkTrigger(ctx, &tr, triggers.AllChecks); err != nil {
 		return err
 	}
-	if err := triggers.create(ctx, s.db, principal(c).Person.ID, &tr, "create"); err != nil {
+	if err := triggerRecords.create(ctx, s.db, principal(c).Person.ID, &tr, "create"); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(tr)
 }
 
-var triggers = &configResource[schema.Trigger]{entity: "trigger", noun: "trigger",
+var triggerRecords = &configResource[schema.Trigger]{entity: "trigger", noun: "trigger",
 	id:        func(tr *schema.Trigger) string { return tr.ID },
 	version:   func(tr *schema.Trigger) *int { return &tr.Version },
 	same:      func(a, b *schema.Trigger) bool { return triggerContent(a) == triggerContent(b) },
@@ -432,7 +289,7 @@ var triggers = &configResource[schema.Trigger]{entity: "trigger", noun: "trigger
 }
 
 func (s *Server) loadTrigger(ctx context.Context, id string) (*schema.Trigger, error) {
-	return triggers.load(ctx, s.db, id)
+	return triggerRecords.load(ctx, s.db, id)
 }
 
 func normalizeTrigger(tr *schema.Trigger) {
@@ -466,7 +323,7 @@ func (s *Server) updateTrigger(c *fiber.Ctx) error {
 	tr.UpdatedAt = time.Now().UTC()
 	// Only the columns given, so that disabling a trigger whose other content no longer
 	// validates (or no longer writes) touches only enabled.
-	out, err := triggers.update(ctx, s.db, principal(c).Person.ID, &tr, before, "update", in.columns())
+	out, err := triggerRecords.update(ctx, s.db, principal(c).Person.ID, &tr, before, "update", in.columns())
 	if err != nil {
 		return err
 	}
@@ -479,7 +336,7 @@ func (s *Server) deleteTrigger(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := triggers.remove(ctx, s.db, principal(c).Person.ID, before, nil); err != nil {
+	if err := triggerRecords.remove(ctx, s.db, principal(c).Person.ID, before, nil); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -488,7 +345,7 @@ func (s *Server) deleteTrigger(c *fiber.Ctx) error {
 // listTriggers lists triggers in evaluation order (position, then id); filters enabled and
 // event.
 func (s *Server) listTriggers(c *fiber.Ctx) error {
-	return triggers.list(c, s.db, configList[schema.Trigger]{
+	return triggerRecords.list(c, s.db, configList[schema.Trigger]{
 		position: func(tr *schema.Trigger) int { return tr.Position },
 		filter: func(c *fiber.Ctx, q *bun.SelectQuery) (*bun.SelectQuery, error) {
 			q, err := boolFilter("enabled", "enabled")(c, q)
@@ -538,7 +395,7 @@ func (s *Server) cloneTrigger(c *fiber.Ctx) error {
 func copyName(name string) string {
 	const suffix = " (copy)"
 	r := []rune(name)
-	if room := maxTriggerName - utf8.RuneCountInString(suffix); len(r) > room {
+	if room := triggers.MaxName - utf8.RuneCountInString(suffix); len(r) > room {
 		name = strings.TrimSpace(string(r[:room]))
 	}
 	return name + suffix
@@ -722,7 +579,7 @@ func (s *Server) testTrigger(c *fiber.Ctx) error {
 			return err
 		}
 		tr = schema.Trigger{Condition: condition(*in.Condition), Actions: orEmptyOf(actions), Events: rules.Events}
-		if err := s.checkActions(ctx, tr.Actions, fields); err != nil {
+		if err := triggers.CheckActions(ctx, s.db, s.cfg.Urgencies, tr.Actions, fields); err != nil {
 			return err
 		}
 	}

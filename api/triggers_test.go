@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/triggers"
 )
 
 // TestOpenAPITriggerSchemas checks the triggers' answers against the document's schemas.
@@ -164,9 +165,9 @@ func TestCopyName(t *testing.T) {
 	if got := copyName("Tag urgent"); got != "Tag urgent (copy)" {
 		t.Errorf("got %q", got)
 	}
-	long := strings.Repeat("é", maxTriggerName)
+	long := strings.Repeat("é", triggers.MaxName)
 	got := copyName(long)
-	if n := utf8.RuneCountInString(got); n != maxTriggerName || !strings.HasSuffix(got, " (copy)") {
+	if n := utf8.RuneCountInString(got); n != triggers.MaxName || !strings.HasSuffix(got, " (copy)") {
 		t.Errorf("long name: %d runes, %q", n, got[len(got)-10:])
 	}
 }
