@@ -14,6 +14,7 @@ func (a *Activities) ExpireAttachment(ctx context.Context, in workflows.Attachme
 	if a.Blobs == nil {
 		return workflows.AttachmentExpiryResult{}, errors.New("the worker has no blob store (SWITCHBOARD_BLOB_URL)")
 	}
-	r, err := schema.ExpireAttachment(ctx, a.DB, in.AttachmentID, in.SHA256, a.Blobs.Delete)
-	return workflows.AttachmentExpiryResult{Kept: r.Kept, RowDeleted: r.RowDeleted, BlobDeleted: r.BlobDeleted}, err
+	r, err := schema.ExpireAttachment(ctx, a.DB, in.AttachmentID, in.SHA256, workflows.AttachmentClaimHold, a.Blobs.Delete)
+	return workflows.AttachmentExpiryResult{Kept: r.Kept, RowDeleted: r.RowDeleted, BlobDeleted: r.BlobDeleted,
+		KeepUntil: r.KeepUntil}, err
 }

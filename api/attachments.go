@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -443,6 +444,17 @@ func (s *Server) attachmentsForMessage(ctx context.Context, p *Principal, ticket
 		}
 		seen[id] = true
 		out = append(out, a)
+	}
+	// Claimed, the files outlive their expiry until the message is written, however long that
+	// takes; one that expired since the read above is refused here.
+	claimed, err := schema.ClaimAttachments(ctx, s.db, ticketID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		if !slices.Contains(claimed, id) {
+			return nil, errField(fmt.Sprintf("attachmentIds[%d]", i), "attachment %q expired or was taken by another message; upload it again", id)
+		}
 	}
 	return out, nil
 }

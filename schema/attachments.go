@@ -26,7 +26,28 @@ type Attachment struct {
 	CreatedAt    time.Time  `bun:"created_at" json:"createdAt"`
 	ActionID     *int       `bun:"action_id" json:"-"`
 	ReferencedAt *time.Time `bun:"referenced_at" json:"-"`
+	ClaimedAt    *time.Time `bun:"claimed_at" json:"-"`
 }
+
+// ClaimAttachments marks the unreferenced uploads ids of a ticket as named by a message on its
+// way (the API calls it once the message's checks pass) and answers the ids it claimed: an id
+// missing from the answer expired meanwhile. A claim keeps the upload from its expiry for the
+// hold given to ExpireAttachment; one that no message follows lapses then.
+func ClaimAttachments(ctx context.Context, db bun.IDB, ticketID int64, ids []string) ([]string, error) {
+	var claimed []string
+	if len(ids) == 0 {
+		return claimed, nil
+	}
+	err := db.NewUpdate().Model((*Attachment)(nil)).Set("claimed_at = now()").
+		Where("id IN (?)", bun.In(ids)).Where("ticket_id = ?", ticketID).Where("action_id IS NULL").
+		Returning("id").Scan(ctx, &claimed)
+	if isNoRowsErr(err) {
+		err = nil
+	}
+	return claimed, err
+}
+
+func isNoRowsErr(err error) bool { return err == sql.ErrNoRows }
 
 // lockContent serialises, within tx, everything that adds or removes a row of one content hash
 // with the decision to delete that content's blob: an upload of the same file cannot slip in
@@ -79,22 +100,37 @@ type AttachmentExpiry struct {
 	RowDeleted  bool // the upload was still unreferenced and its row is gone
 	BlobDeleted bool // no row had its content any more, and the blob was deleted
 	Kept        bool // the upload is referenced by a message: nothing was deleted
+	// KeepUntil: a message claimed the upload (ClaimAttachments) within the hold; nothing was
+	// deleted and the expiry runs again then.
+	KeepUntil *time.Time
 }
 
-// ExpireAttachment removes upload id unless a message references it, and then its content
-// (deleteBlob) when no other row has the same hash. A missing row (never written, or already
-// expired) still lets an orphaned blob of sha go. Safe to run twice.
-func ExpireAttachment(ctx context.Context, db *bun.DB, id, sha string, deleteBlob func(ctx context.Context, sha string) error) (AttachmentExpiry, error) {
+// ExpireAttachment removes upload id unless a message references it or claimed it less than
+// hold ago, and then its content (deleteBlob) when no other row has the same hash. A missing
+// row (never written, or already expired) still lets an orphaned blob of sha go. The row is
+// locked first, so a claim racing the expiry waits for it and then finds the row gone. Safe to
+// run twice.
+func ExpireAttachment(ctx context.Context, db *bun.DB, id, sha string, hold time.Duration,
+	deleteBlob func(ctx context.Context, sha string) error) (AttachmentExpiry, error) {
 	var out AttachmentExpiry
 	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out = AttachmentExpiry{}
 		var row Attachment
-		err := tx.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx)
+		var now time.Time // the transaction's, the clock ClaimAttachments wrote with
+		if err := tx.NewRaw("SELECT now()").Scan(ctx, &now); err != nil {
+			return err
+		}
+		err := tx.NewSelect().Model(&row).Where("id = ?", id).For("UPDATE").Scan(ctx)
 		switch {
 		case err == nil:
 			sha = row.SHA256
 			if row.ActionID != nil {
 				out.Kept = true
+				return nil
+			}
+			if row.ClaimedAt != nil && now.Before(row.ClaimedAt.Add(hold)) {
+				until := row.ClaimedAt.Add(hold).UTC()
+				out.KeepUntil = &until
 				return nil
 			}
 		case err == sql.ErrNoRows:

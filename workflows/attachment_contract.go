@@ -15,6 +15,11 @@ const (
 // After overrides it (tests do, through the API's test-only option).
 const AttachmentExpiryAfter = 24 * time.Hour
 
+// AttachmentClaimHold is how long a message's claim on an upload (schema.ClaimAttachments)
+// keeps it from its expiry: longer than a projection write may retry (ProjectionRetryFor), so
+// a message accepted by the API always finds its files when it is finally written.
+const AttachmentClaimHold = ProjectionRetryFor + time.Hour
+
 // AttachmentWorkflowID is the readable workflow ID of an upload's expiry: attachment/<id>.
 func AttachmentWorkflowID(id string) string { return "attachment/" + id }
 
@@ -32,4 +37,7 @@ type AttachmentExpiryResult struct {
 	Kept        bool // a message references the upload: nothing was deleted
 	RowDeleted  bool
 	BlobDeleted bool
+	// KeepUntil: a message claimed the upload; nothing was deleted, and the workflow runs the
+	// expiry again at that instant.
+	KeepUntil *time.Time `json:",omitempty"`
 }

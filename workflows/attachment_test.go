@@ -18,6 +18,9 @@ type expiryActs struct {
 	env        *testsuite.TestWorkflowEnvironment
 	referenced map[string]bool
 	runs       []time.Time
+	// claimedAt[id]: a message claimed the upload at that instant (the result holds it for
+	// AttachmentClaimHold from then).
+	claimedAt map[string]time.Time
 }
 
 func (a *expiryActs) ExpireAttachment(_ context.Context, in AttachmentExpiryInput) (AttachmentExpiryResult, error) {
@@ -26,6 +29,10 @@ func (a *expiryActs) ExpireAttachment(_ context.Context, in AttachmentExpiryInpu
 	a.runs = append(a.runs, a.env.Now())
 	if a.referenced[in.AttachmentID] {
 		return AttachmentExpiryResult{Kept: true}, nil
+	}
+	if at, ok := a.claimedAt[in.AttachmentID]; ok && a.env.Now().Before(at.Add(AttachmentClaimHold)) {
+		until := at.Add(AttachmentClaimHold)
+		return AttachmentExpiryResult{KeepUntil: &until}, nil
 	}
 	return AttachmentExpiryResult{RowDeleted: true, BlobDeleted: true}, nil
 }
@@ -76,4 +83,24 @@ func TestAttachmentExpiryAfterFromInput(t *testing.T) {
 	acts, start, _ := runExpiry(t, AttachmentExpiryInput{AttachmentID: "a3", After: 90 * time.Second}, false)
 	require.Len(t, acts.runs, 1)
 	require.Equal(t, 90*time.Second, acts.runs[0].Sub(start))
+}
+
+// An upload a message claimed an hour before its expiry is kept for the claim's hold and looked
+// at again exactly when the hold ends (the message never came: it goes then).
+func TestAttachmentExpiryWaitsOutAClaim(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	start := env.Now()
+	acts := &expiryActs{env: env, claimedAt: map[string]time.Time{"a4": start.Add(23 * time.Hour)}}
+	env.RegisterWorkflow(AttachmentExpiry)
+	env.RegisterActivityWithOptions(acts.ExpireAttachment, activity.RegisterOptions{Name: ActivityExpireAttachment})
+	env.ExecuteWorkflow(AttachmentExpiry, AttachmentExpiryInput{AttachmentID: "a4"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res AttachmentExpiryResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Len(t, acts.runs, 2)
+	require.Equal(t, AttachmentExpiryAfter, acts.runs[0].Sub(start))
+	require.Equal(t, 23*time.Hour+AttachmentClaimHold, acts.runs[1].Sub(start), "again when the hold ends")
+	require.True(t, res.RowDeleted)
 }

@@ -1,0 +1,78 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// A message naming an upload claims it: the expiry then keeps the file for the claim's hold
+// (the message may still be on its way to PostgreSQL), and once the hold is over an upload no
+// message took goes.
+func TestAClaimedUploadOutlivesItsExpiry(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	ctx := context.Background()
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Claims"})
+	a := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "claimed.txt", data: unique("claimed")})[0]
+
+	claimed, err := schema.ClaimAttachments(ctx, s.db, tk.ID, []string{a.ID})
+	require.NoError(t, err)
+	require.Equal(t, []string{a.ID}, claimed)
+	noBlob := func(context.Context, string) error { t.Fatal("a claimed upload's blob was deleted"); return nil }
+	r, err := schema.ExpireAttachment(ctx, s.db, a.ID, a.SHA256, time.Hour, noBlob)
+	require.NoError(t, err)
+	require.NotNil(t, r.KeepUntil, "claimed within the hold: kept")
+	require.WithinDuration(t, time.Now().Add(time.Hour), *r.KeepUntil, time.Minute)
+	require.False(t, r.RowDeleted)
+	s.download(t, p.agentTok, a.ID).expect(200)
+
+	// The hold over and no message written: the expiry removes it, and a late claim finds nothing.
+	deleted := false
+	r, err = schema.ExpireAttachment(ctx, s.db, a.ID, a.SHA256, 0, func(context.Context, string) error { deleted = true; return nil })
+	require.NoError(t, err)
+	require.True(t, r.RowDeleted)
+	require.True(t, deleted)
+	claimed, err = schema.ClaimAttachments(ctx, s.db, tk.ID, []string{a.ID})
+	require.NoError(t, err)
+	require.Empty(t, claimed)
+}
+
+// An expiry deleting an upload at the moment a message names it: the message waits for the
+// expiry's lock and is then refused with the field named, never stored with a file that is gone.
+func TestAMessageRacingTheExpiryOfItsFileIsRefused(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	ctx := context.Background()
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Expiry race"})
+	a := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "late.txt", data: unique("late")})[0]
+
+	// The expiry's transaction, held open with the row deleted, as ExpireAttachment does it.
+	tx, err := s.db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.NewSelect().Model((*schema.Attachment)(nil)).Where("id = ?", a.ID).For("UPDATE").Exec(ctx)
+	require.NoError(t, err)
+	_, err = tx.NewDelete().Model((*schema.Attachment)(nil)).Where("id = ?", a.ID).Exec(ctx)
+	require.NoError(t, err)
+	done := make(chan *resp, 1)
+	go func() {
+		done <- s.call(t, p.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/messages", tk.ID),
+			map[string]any{"body": "the file", "attachmentIds": []string{a.ID}})
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("the message did not wait for the expiry's lock: %d %s", r.status, r.body)
+	case <-time.After(2 * time.Second):
+	}
+	require.NoError(t, tx.Commit())
+	r := <-done
+	r.expectError(422, "validation_failed", "attachmentIds[0]")
+	var n int
+	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM ticket_actions WHERE ticket_id = ? AND body = 'the file'", tk.ID).Scan(ctx, &n))
+	require.Zero(t, n, "nothing of the refused message is stored")
+}
