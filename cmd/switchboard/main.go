@@ -199,6 +199,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, withAPI, withWorke
 		log.Info("worker stopping")
 		return nil
 	}
+	// Uploads stream through temporary keys; a process killed mid-upload leaves one behind.
+	go blobs.SweepStale(ctx, log, blobstore.StaleAfter)
 	acfg := apiConfig(cfg)
 	acfg.Blobs = blobs
 	app := api.New(db, tc, acfg, log, reg)

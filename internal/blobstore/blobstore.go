@@ -14,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gocloud.dev/blob"
@@ -225,6 +227,51 @@ func (s *Store) Count(ctx context.Context, prefix string) (int, error) {
 		}
 		if !obj.IsDir && !strings.HasSuffix(obj.Key, ".attrs") {
 			n++
+		}
+	}
+}
+
+// StaleAfter is how old a temporary key must be before RemoveStale takes it: no upload streams
+// for that long (the API's read timeout ends a stalled one), so an older one was abandoned by a
+// process that died mid-upload.
+const StaleAfter = time.Hour
+
+// RemoveStale deletes the temporary keys last written before cutoff and answers how many went.
+func (s *Store) RemoveStale(ctx context.Context, cutoff time.Time) (int, error) {
+	it := s.bucket.List(&blob.ListOptions{Prefix: "tmp/"})
+	n := 0
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if obj.IsDir || !obj.ModTime.Before(cutoff) {
+			continue
+		}
+		if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return n, err
+		}
+		n++
+	}
+}
+
+// SweepStale removes abandoned temporary keys (older than StaleAfter) now and then every
+// interval until ctx ends. It is housekeeping of space only: a temporary key is never
+// referenced, so a sweep that is late or skipped loses nothing.
+func (s *Store) SweepStale(ctx context.Context, log *slog.Logger, interval time.Duration) {
+	for {
+		if n, err := s.RemoveStale(ctx, time.Now().Add(-StaleAfter)); err != nil && ctx.Err() == nil {
+			log.Warn("blobstore: removing abandoned uploads failed", "err", err)
+		} else if n > 0 {
+			log.Info("blobstore: removed abandoned uploads", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
 		}
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -89,4 +92,34 @@ func TestCheckURL(t *testing.T) {
 	require.Error(t, CheckURL("gs://bucket"))
 	require.Error(t, CheckURL("s3://"))
 	require.Error(t, CheckURL("file://"))
+}
+
+// A temporary key left by a process that died mid-upload is removed once it is older than
+// the cutoff; one still being written (newer) and the contents stay.
+func TestRemoveStaleTakesOnlyAbandonedTemporaries(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir() + "/blobs"
+	s, err := Open(ctx, FileURL(dir))
+	require.NoError(t, err)
+	defer s.Close()
+	kept, err := s.Stage(ctx, bytes.NewReader([]byte("promoted")), 100, "text/plain")
+	require.NoError(t, err)
+	require.NoError(t, s.Promote(ctx, kept))
+	abandoned, err := s.Stage(ctx, bytes.NewReader([]byte("abandoned")), 100, "text/plain")
+	require.NoError(t, err)
+	inFlight, err := s.Stage(ctx, bytes.NewReader([]byte("in flight")), 100, "text/plain")
+	require.NoError(t, err)
+	old := time.Now().Add(-2 * StaleAfter)
+	require.NoError(t, os.Chtimes(filepath.Join(dir, abandoned.tmp), old, old))
+
+	n, err := s.RemoveStale(ctx, time.Now().Add(-StaleAfter))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	left, err := s.Count(ctx, "tmp/")
+	require.NoError(t, err)
+	require.Equal(t, 1, left, "the upload in flight keeps its key")
+	require.NoError(t, s.Promote(ctx, inFlight), "and can still be promoted")
+	contents, err := s.Count(ctx, "sha256/")
+	require.NoError(t, err)
+	require.Equal(t, 2, contents)
 }
