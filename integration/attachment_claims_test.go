@@ -76,3 +76,38 @@ func TestAMessageRacingTheExpiryOfItsFileIsRefused(t *testing.T) {
 	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM ticket_actions WHERE ticket_id = ? AND body = 'the file'", tk.ID).Scan(ctx, &n))
 	require.Zero(t, n, "nothing of the refused message is stored")
 }
+
+// An upload while the attachments table is locked for longer than every timeout: a 503 with
+// Retry-After, no row and no temporary blob; the content promoted before the insert failed is
+// removed by the upload's expiry (which waits out the lock itself), and the retry after the
+// lock is stored.
+func TestAnUploadUnderAHeldLockIsRefusedAndLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: autoClose, attachmentExpireAfter: 3 * time.Second})
+	defer s.close()
+	p := s.newPeople(t)
+	ctx := context.Background()
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Upload under a lock"})
+	data := unique("locked out")
+
+	release := s.lockTables(t, "EXCLUSIVE", "attachments")
+	began := time.Now()
+	r := s.upload(t, p.agentTok, tk.ID, upFile{name: "locked.txt", data: data})
+	t.Logf("the upload answered %d after %s", r.status, time.Since(began).Round(time.Millisecond))
+	r.expectError(503, "unavailable")
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	require.Less(t, time.Since(began), 20*time.Second, "refused within the database timeout, not when the lock ends")
+	time.Sleep(time.Until(began.Add(stallFor - 5*time.Second))) // the lock outlasts every timeout
+	release()
+
+	rows, _ := s.stored(t) // and no temporary blob
+	require.Zero(t, rows)
+	eventually(t, time.Minute, func() bool {
+		ok, err := s.blobs.Exists(ctx, sha(data))
+		require.NoError(t, err)
+		return !ok
+	}, "the content whose row was never written is removed by its expiry")
+
+	a := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "locked.txt", data: data})[0]
+	require.Equal(t, data, s.download(t, p.agentTok, a.ID).expect(200).body)
+}
