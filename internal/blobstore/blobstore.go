@@ -215,18 +215,27 @@ func (s *Store) Delete(ctx context.Context, sha string) error {
 // Count is how many objects are stored under a key prefix ("sha256/" for contents, "tmp/" for
 // writes in flight or abandoned). Meant for tests and operators.
 func (s *Store) Count(ctx context.Context, prefix string) (int, error) {
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	n := 0
+	err := s.each(ctx, prefix, func(*blob.ListObject) error { n++; return nil })
+	return n, err
+}
+
+// each calls fn for every object under prefix (not the directories, nor attribute files).
+func (s *Store) each(ctx context.Context, prefix string, fn func(*blob.ListObject) error) error {
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
-			return n, nil
+			return nil
 		}
 		if err != nil {
-			return n, err
+			return err
 		}
-		if !obj.IsDir && !strings.HasSuffix(obj.Key, ".attrs") {
-			n++
+		if obj.IsDir || strings.HasSuffix(obj.Key, ".attrs") {
+			continue
+		}
+		if err := fn(obj); err != nil {
+			return err
 		}
 	}
 }
@@ -238,24 +247,18 @@ const StaleAfter = time.Hour
 
 // RemoveStale deletes the temporary keys last written before cutoff and answers how many went.
 func (s *Store) RemoveStale(ctx context.Context, cutoff time.Time) (int, error) {
-	it := s.bucket.List(&blob.ListOptions{Prefix: "tmp/"})
 	n := 0
-	for {
-		obj, err := it.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		if obj.IsDir || !obj.ModTime.Before(cutoff) {
-			continue
+	err := s.each(ctx, "tmp/", func(obj *blob.ListObject) error {
+		if !obj.ModTime.Before(cutoff) {
+			return nil
 		}
 		if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-			return n, err
+			return err
 		}
 		n++
-	}
+		return nil
+	})
+	return n, err
 }
 
 // SweepStale removes abandoned temporary keys (older than StaleAfter) now and then every
