@@ -28,7 +28,7 @@ func (a *Activities) PersistCall(ctx context.Context, c schema.Call) error {
 	for _, col := range callColumns {
 		q = q.Set(col + " = EXCLUDED." + col)
 	}
-	_, err := q.Where("call.seq < EXCLUDED.seq").Exec(ctx)
+	_, err := q.Where("call.seq < EXCLUDED.seq").Returning("NULL").Exec(ctx) // c is the workflow's memory (schema.SaveTicket)
 	return err
 }
 

@@ -208,7 +208,7 @@ func (a *Activities) notify(ctx context.Context, in workflows.EvaluateInput, tr 
 		key := fmt.Sprintf("%d/%d/%s/%s/%d/%s", in.Ticket.ID, in.Ticket.Seq, in.Event.Name, tr.ID, i, agent)
 		id, tid := in.Ticket.ID, tr.ID
 		n := schema.Notification{PersonID: agent, TicketID: &id, TriggerID: &tid, Message: msg, DedupeKey: &key}
-		if _, err := a.DB.NewInsert().Model(&n).On("CONFLICT (dedupe_key) DO NOTHING").Exec(ctx); err != nil {
+		if _, err := a.DB.NewInsert().Model(&n).On("CONFLICT (dedupe_key) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 			return err
 		}
 	}
@@ -225,7 +225,7 @@ func (a *Activities) recordExecution(ctx context.Context, in workflows.EvaluateI
 	if problem != "" {
 		e.Error = &problem
 	}
-	_, err := a.DB.NewInsert().Model(&e).On("CONFLICT (ticket_id, ticket_version, event, trigger_id) DO NOTHING").Exec(ctx)
+	_, err := a.DB.NewInsert().Model(&e).On("CONFLICT (ticket_id, ticket_version, event, trigger_id) DO NOTHING").Returning("NULL").Exec(ctx)
 	return err
 }
 

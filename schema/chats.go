@@ -74,16 +74,17 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 		for _, col := range chatColumns {
 			q = q.Set(col + " = EXCLUDED." + col)
 		}
-		if _, err := q.Where("chat_row.version < EXCLUDED.version").Exec(ctx); err != nil {
+		// Nothing is scanned back into the models: they are the workflow's memory (SaveTicket).
+		if _, err := q.Where("chat_row.version < EXCLUDED.version").Returning("NULL").Exec(ctx); err != nil {
 			return err
 		}
 		if len(msgs) > 0 {
-			if _, err := tx.NewInsert().Model(&msgs).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			if _, err := tx.NewInsert().Model(&msgs).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 				return err
 			}
 		}
 		if len(evs) > 0 {
-			if _, err := tx.NewInsert().Model(&evs).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			if _, err := tx.NewInsert().Model(&evs).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 				return err
 			}
 		}

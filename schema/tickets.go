@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 )
@@ -29,14 +30,21 @@ var ticketColumns = []string{
 // SaveTicket writes a ticket change in one transaction. It is idempotent and ordered: the write
 // lands only when its Seq is newer than the stored row's, so a retried or late write is a no-op.
 // It reports whether the write landed.
+//
+// It never writes into w's memory: a local activity's argument is the workflow's own (the SDK
+// passes it without copying), and an attempt abandoned at its timeout may still be running
+// while the workflow goes on. So the slices it stamps are copies and no insert scans RETURNING
+// values back into the models.
 func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
+	w.Actions, w.Statuses, w.Owners, w.SLAEvents = slices.Clone(w.Actions), slices.Clone(w.Statuses),
+		slices.Clone(w.Owners), slices.Clone(w.SLAEvents)
 	landed := false
 	err := db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewInsert().Model(&w.Ticket).On("CONFLICT (id) DO UPDATE")
 		for _, c := range ticketColumns {
 			q = q.Set(c + " = EXCLUDED." + c)
 		}
-		res, err := q.Where("ticket.seq < EXCLUDED.seq").Exec(ctx)
+		res, err := q.Where("ticket.seq < EXCLUDED.seq").Returning("NULL").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("save ticket %d: %w", w.Ticket.ID, err)
 		}
@@ -56,13 +64,13 @@ func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
 			w.Owners[i].TicketID, w.Owners[i].WriteSeq = w.Ticket.ID, w.Ticket.Seq
 		}
 		if len(w.Actions) > 0 {
-			if _, err := tx.NewInsert().Model(&w.Actions).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			if _, err := tx.NewInsert().Model(&w.Actions).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 				return fmt.Errorf("save ticket %d actions: %w", w.Ticket.ID, err)
 			}
 		}
 		if len(w.Statuses) > 0 {
 			if _, err := tx.NewInsert().Model(&w.Statuses).On("CONFLICT (ticket_id, seq) DO UPDATE").
-				Set("ended_at = EXCLUDED.ended_at").Exec(ctx); err != nil {
+				Set("ended_at = EXCLUDED.ended_at").Returning("NULL").Exec(ctx); err != nil {
 				return fmt.Errorf("save ticket %d status history: %w", w.Ticket.ID, err)
 			}
 		}
@@ -70,13 +78,13 @@ func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
 			for i := range w.SLAEvents {
 				w.SLAEvents[i].TicketID = w.Ticket.ID
 			}
-			if _, err := tx.NewInsert().Model(&w.SLAEvents).On("CONFLICT (dedupe_key) DO NOTHING").Exec(ctx); err != nil {
+			if _, err := tx.NewInsert().Model(&w.SLAEvents).On("CONFLICT (dedupe_key) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 				return fmt.Errorf("save ticket %d SLA events: %w", w.Ticket.ID, err)
 			}
 		}
 		if len(w.Owners) > 0 {
 			if _, err := tx.NewInsert().Model(&w.Owners).On("CONFLICT (ticket_id, seq) DO UPDATE").
-				Set("ended_at = EXCLUDED.ended_at").Exec(ctx); err != nil {
+				Set("ended_at = EXCLUDED.ended_at").Returning("NULL").Exec(ctx); err != nil {
 				return fmt.Errorf("save ticket %d owner history: %w", w.Ticket.ID, err)
 			}
 		}

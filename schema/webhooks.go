@@ -83,7 +83,7 @@ func BeginDelivery(ctx context.Context, db bun.IDB, d *WebhookDelivery) error {
 			return err
 		}
 	}
-	_, err := db.NewInsert().Model(d).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	_, err := db.NewInsert().Model(d).On("CONFLICT (id) DO NOTHING").Returning("NULL").Exec(ctx)
 	return err
 }
 
@@ -105,7 +105,7 @@ func SaveDelivery(ctx context.Context, db *bun.DB, w DeliveryWrite) error {
 			Set("state = ?", w.State).Set("next_attempt_at = ?", w.NextAttemptAt).Set("updated_at = ?", w.At)
 		if a := w.Attempt; a != nil {
 			a.DeliveryID = w.DeliveryID
-			if _, err := tx.NewInsert().Model(a).On("CONFLICT (delivery_id, attempt) DO NOTHING").Exec(ctx); err != nil {
+			if _, err := tx.NewInsert().Model(a).On("CONFLICT (delivery_id, attempt) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 				return err
 			}
 			q = q.Set("attempts = GREATEST(attempts, ?)", a.Attempt).Set("last_status_code = ?", a.StatusCode).
