@@ -328,6 +328,14 @@ func (s *Server) getAttachment(c *fiber.Ctx) error {
 	if !visible {
 		return notFound
 	}
+	return s.serveAttachment(c, &a)
+}
+
+// serveAttachment answers a download of a (whose visibility the caller checked): the stored
+// content, as its detected type, never rendered by the browser.
+func (s *Server) serveAttachment(c *fiber.Ctx, a *schema.Attachment) error {
+	ctx := c.UserContext()
+	notFound := errNotFound("no attachment %q", a.ID)
 	if s.cfg.Blobs == nil {
 		return errUnavailable("the attachment store")
 	}

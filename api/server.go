@@ -131,7 +131,9 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	// Failed authentications are limited per client address before any token lookup.
 	app.Use("/public/v1", s.limitAuthFailures)
 	s.telephonyRoutes(app)
-	s.publicKBRoutes(app) // published articles, for anyone (no token)
+	s.publicKBRoutes(app)   // published articles, for anyone (no token)
+	s.publicChatRoutes(app) // the chat widget's visitors (visitor tokens, CORS per widget)
+	s.widgetRoutes(app)     // widget.js and its demo page
 	// Every route below starts with requirePerm, which runs the Idempotency-Key middleware
 	// after the permission check (TestEveryRouteChecksAPermission).
 	v1 := app.Group("/api/v1", s.limitAuthFailures, s.authenticate, s.limit, s.withServer)
