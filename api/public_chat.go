@@ -46,9 +46,9 @@ import (
 // A preflight (OPTIONS) carries neither the widget key nor the token, so it is answered for an
 // origin any widget allows; the request itself is then checked against its own widget.
 func (s *Server) publicChatRoutes(app *fiber.App) {
-	ipLimit := publicLimiter(publicChatPerIP, (*fiber.Ctx).IP, "requests from this address")
-	startLimit := publicLimiter(publicChatStartPerIP, (*fiber.Ctx).IP, "chat sessions started from this address")
-	sessionLimit := publicLimiter(publicChatPerSession, func(c *fiber.Ctx) string { return "session:" + c.Params("id") },
+	ipLimit := publicLimiter(s.cfg.PublicChatRate, (*fiber.Ctx).IP, "requests from this address")
+	startLimit := publicLimiter(s.cfg.PublicChatStartRate, (*fiber.Ctx).IP, "chat sessions started from this address")
+	sessionLimit := publicLimiter(s.cfg.PublicChatSessionRate, func(c *fiber.Ctx) string { return "session:" + c.Params("id") },
 		"requests on this chat session")
 	g := app.Group("/public/chat/v1", s.publicChatCORS, s.limitAuthFailures, ipLimit, publicChatBodyLimit)
 	g.Post("/sessions", startLimit, s.startVisitorSession)
@@ -65,16 +65,16 @@ func (s *Server) publicChatRoutes(app *fiber.App) {
 // visitorTokenGrace is how long a visitor token still reads its chat after the chat closed.
 const visitorTokenGrace = 24 * time.Hour
 
-// Rate limits of the public widget API (per API instance).
-const (
-	publicChatPerIP      = 600 // requests per minute from one address
-	publicChatStartPerIP = 30  // sessions started per minute from one address
-	publicChatPerSession = 120 // requests per minute on one session
-	// publicChatMaxBody bounds a JSON body here (uploads are streamed and bounded per file).
-	publicChatMaxBody = 64 << 10
-)
+// publicChatMaxBody bounds a JSON body on the public widget API (uploads are streamed and
+// bounded per file; a chat message is at most workflows.MaxChatMessageChars characters).
+const publicChatMaxBody = 64 << 10
 
+// publicLimiter allows perMinute requests per key in a sliding minute (per API instance; 0:
+// unlimited); past that, 429 with Retry-After. Preflights are not counted.
 func publicLimiter(perMinute int, key func(*fiber.Ctx) string, what string) fiber.Handler {
+	if perMinute <= 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
 	return limiter.New(limiter.Config{
 		Max: perMinute, Expiration: time.Minute, LimiterMiddleware: limiter.SlidingWindow{}, KeyGenerator: key,
 		Next: func(c *fiber.Ctx) bool { return c.Method() == fiber.MethodOptions },
@@ -86,8 +86,7 @@ func publicLimiter(perMinute int, key func(*fiber.Ctx) string, what string) fibe
 	})
 }
 
-// publicChatBodyLimit refuses a JSON body over publicChatMaxBody (a chat message is at most
-// workflows.MaxChatMessageChars characters).
+// publicChatBodyLimit refuses a JSON body over publicChatMaxBody.
 func publicChatBodyLimit(c *fiber.Ctx) error {
 	if !streamedBody(c) && len(c.Body()) > publicChatMaxBody {
 		return &Error{Status: fiber.StatusRequestEntityTooLarge, Code: "payload_too_large",

@@ -51,6 +51,10 @@ type Config struct {
 	Blobs *blobstore.Store
 	// AttachmentMaxBytes is the largest file an upload may carry (SWITCHBOARD_ATTACHMENT_MAX_BYTES).
 	AttachmentMaxBytes int64
+	// PublicChatRate, PublicChatStartRate and PublicChatSessionRate limit the public widget API
+	// (/public/chat/v1) per minute: requests per client address, sessions started per client
+	// address, requests per chat session (0: unlimited).
+	PublicChatRate, PublicChatStartRate, PublicChatSessionRate int
 	// AttachmentExpireAfter is for tests only: how long an unreferenced upload is kept (zero:
 	// workflows.AttachmentExpiryAfter, 24 hours). No setting of the binary reaches it.
 	AttachmentExpireAfter time.Duration
@@ -62,7 +66,7 @@ func DefaultConfig() Config {
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
 		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true,
-		AttachmentMaxBytes: DefaultAttachmentMaxBytes}
+		AttachmentMaxBytes: DefaultAttachmentMaxBytes, PublicChatRate: 600, PublicChatStartRate: 30, PublicChatSessionRate: 120}
 }
 
 // Server holds the API's dependencies.
