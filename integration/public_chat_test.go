@@ -328,6 +328,11 @@ func TestPublicChatVisitorWholeChat(t *testing.T) {
 	var after visitorChat
 	s.call(t, tok, "GET", base, nil, fromShop).expect(200).decode(&after)
 	require.Equal(t, "closed", after.State)
+
+	// The token still reads the closed chat for a day, then no more.
+	_, err := s.db.ExecContext(context.Background(), "UPDATE chats SET closed_at = now() - interval '25 hours' WHERE id = ?", id)
+	require.NoError(t, err)
+	s.call(t, tok, "GET", base+"/messages", nil, fromShop).expectError(401, "unauthorized")
 }
 
 // visitorUpload posts one file part to the session's attachments.

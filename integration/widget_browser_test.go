@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -85,9 +86,23 @@ func TestWidgetInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("sbw-send")),
 		transcriptHas("Still here"),
 	))
+
+	// A file, through the file input: uploaded to the chat and sent as a message carrying it.
+	file := filepath.Join(t.TempDir(), "receipt.txt")
+	require.NoError(t, os.WriteFile(file, []byte("receipt 42\n"), 0o600))
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.ID("sbw-file"), []string{file}),
+		chromedp.Click(chromedp.ID("sbw-send")),
+		transcriptHas("receipt.txt"),
+	), "the file shows in the transcript")
+
 	msgs, err := s.chatMessagesOf(t, chatID)
 	require.NoError(t, err)
-	require.Equal(t, []string{"Hello from the browser", "Hi, an agent here", "Still here"}, msgs)
+	require.Equal(t, []string{"Hello from the browser", "Hi, an agent here", "Still here", ""}, msgs)
+	var carried int
+	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM attachments WHERE chat_id = ? AND filename = 'receipt.txt' AND action_id = 4",
+		chatID).Scan(context.Background(), &carried))
+	require.Equal(t, 1, carried, "the upload belongs to the chat and is carried by message 4")
 }
 
 // chatMessagesOf reads a chat's transcript bodies from the database, in order.
