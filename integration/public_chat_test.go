@@ -472,3 +472,38 @@ func TestPublicChatEmailMatchesTheCustomer(t *testing.T) {
 	require.Equal(t, *a.Session.CustomerID, persons.Data[0].ID)
 	require.Equal(t, "customer", persons.Data[0].Profile)
 }
+
+// The visitor's place in the queue comes from the chats table's queue_position column when the
+// distributor has made one (it is not part of this change): shown on the session and, within a
+// wake-up, on the stream.
+func TestPublicChatQueuePositionWhenStored(t *testing.T) {
+	s := env(t)
+	site := s.chatSite(t)
+	v := s.startVisitor(t, map[string]any{"widgetKey": site.widget.Key})
+	require.Equal(t, 0, v.Session.QueuePosition, "no distributor column: 0")
+	ctx := context.Background()
+	_, err := s.db.ExecContext(ctx, "ALTER TABLE chats ADD COLUMN IF NOT EXISTS queue_position integer")
+	require.NoError(t, err)
+	st := s.visitorStream(t, v.Session.ID, v.VisitorToken, "")
+	st.waitState(t, "queued")
+	_, err = s.db.ExecContext(ctx, "UPDATE chats SET queue_position = 3 WHERE id = ?", v.Session.ID)
+	require.NoError(t, err)
+	_, err = s.db.ExecContext(ctx, "SELECT pg_notify('switchboard_chat', ?)", v.Session.ID)
+	require.NoError(t, err)
+	deadline := time.After(10 * time.Second)
+	for found := false; !found; {
+		select {
+		case ev := <-st.events:
+			if ev.Event == "chat" {
+				var ch visitorChat
+				require.NoError(t, json.Unmarshal(ev.Data, &ch))
+				found = ch.QueuePosition == 3
+			}
+		case <-deadline:
+			t.Fatal("the new queue position never came on the stream")
+		}
+	}
+	var got visitorChat
+	s.call(t, v.VisitorToken, "GET", "/public/chat/v1/sessions/"+v.Session.ID, nil, fromShop).expect(200).decode(&got)
+	require.Equal(t, 3, got.QueuePosition)
+}
