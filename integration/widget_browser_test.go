@@ -51,6 +51,7 @@ func TestWidgetInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("sbw-input")),
 		chromedp.SendKeys(chromedp.ID("sbw-name"), "Browser visitor"),
 		chromedp.SendKeys(chromedp.ID("sbw-input"), "Hello from the browser"),
+		chromedp.WaitEnabled(chromedp.ID("sbw-send")), // a send answered after its echo came re-enables it
 		chromedp.Click(chromedp.ID("sbw-send")),
 		transcriptHas("Hello from the browser"),
 	), "the visitor's message shows in the page")
@@ -83,6 +84,7 @@ func TestWidgetInABrowser(t *testing.T) {
 	// The visitor writes again after the reload, on the same session.
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("sbw-input"), "Still here"),
+		chromedp.WaitEnabled(chromedp.ID("sbw-send")), // a send answered after its echo came re-enables it
 		chromedp.Click(chromedp.ID("sbw-send")),
 		transcriptHas("Still here"),
 	))
@@ -91,18 +93,31 @@ func TestWidgetInABrowser(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "receipt.txt")
 	require.NoError(t, os.WriteFile(file, []byte("receipt 42\n"), 0o600))
 	require.NoError(t, chromedp.Do(ctx,
+		chromedp.WaitEnabled(chromedp.ID("sbw-send")), // the last send is answered
 		chromedp.SetUploadFiles(chromedp.ID("sbw-file"), []string{file}),
+		chromedp.WaitEnabled(chromedp.ID("sbw-send")), // a send answered after its echo came re-enables it
 		chromedp.Click(chromedp.ID("sbw-send")),
 		transcriptHas("receipt.txt"),
-	), "the file shows in the transcript")
+	), "the file shows in the transcript (widget error: %q)", widgetError(ctx))
 
 	msgs, err := s.chatMessagesOf(t, chatID)
 	require.NoError(t, err)
 	require.Equal(t, []string{"Hello from the browser", "Hi, an agent here", "Still here", ""}, msgs)
-	var carried int
-	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM attachments WHERE chat_id = ? AND filename = 'receipt.txt' AND action_id = 4",
-		chatID).Scan(context.Background(), &carried))
-	require.Equal(t, 1, carried, "the upload belongs to the chat and is carried by message 4")
+	// The message shows on the stream before its send is answered, which then marks the upload.
+	eventually(t, 10*time.Second, func() bool {
+		var carried int
+		err := s.db.NewRaw("SELECT count(*) FROM attachments WHERE chat_id = ? AND filename = 'receipt.txt' AND action_id = 4",
+			chatID).Scan(context.Background(), &carried)
+		return err == nil && carried == 1
+	}, "the upload belongs to the chat and is carried by message 4")
+}
+
+// widgetError is what the widget shows in its error line, for failure messages.
+func widgetError(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#sbw-error').textContent`))
+	return msg
 }
 
 // chatMessagesOf reads a chat's transcript bodies from the database, in order.

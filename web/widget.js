@@ -115,15 +115,16 @@
     var done = function () { send.disabled = closed; };
     var p = session ? Promise.resolve() : startSession(f ? null : text);
     p.then(function (startedWith) {
-      if (startedWith === "sent") { input.value = ""; return; }
+      if (startedWith === "sent") { if (input.value.trim() === text) { input.value = ""; } return; }
       var ids = f ? upload(f) : Promise.resolve([]);
       return ids.then(function (attachmentIds) {
         var body = {clientMessageId: uuid()};
         if (text) { body.body = text; }
         if (attachmentIds.length) { body.attachmentIds = attachmentIds; }
         return call("POST", "/sessions/" + session.id + "/messages", body).then(function () {
-          input.value = "";
-          file.value = "";
+          // Clear what was sent, not what was typed or chosen while it was sending.
+          if (input.value.trim() === text) { input.value = ""; }
+          if (f && file.files && file.files[0] === f) { file.value = ""; }
         });
       });
     }).catch(function (e) { error.textContent = e.message; }).then(done, done);
