@@ -66,7 +66,7 @@ func DefaultConfig() Config {
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
 		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true,
-		AttachmentMaxBytes: DefaultAttachmentMaxBytes, PublicChatRate: 600, PublicChatStartRate: 30, PublicChatSessionRate: 120}
+		AttachmentMaxBytes: DefaultAttachmentMaxBytes, PublicChatRate: 3000, PublicChatStartRate: 120, PublicChatSessionRate: 120}
 }
 
 // Server holds the API's dependencies.
