@@ -50,10 +50,10 @@ const maxFilenameBytes = 255
 // a client still sending gets the answer; past it the connection is closed after the answer.
 const drainLimit = 8 << 20
 
-var uploadPath = regexp.MustCompile(`(?i)^/api/v1/tickets/[^/]+/attachments/?$`)
+var uploadPath = regexp.MustCompile(`(?i)^(/api/v1/tickets/[^/]+/attachments|/public/chat/v1/sessions/[^/]+/attachments)/?$`)
 
 // streamedBody tells the requests whose body is read as a stream by their handler and never held
-// in memory: attachment uploads. Every other request's body is read whole, within the body
+// in memory: attachment uploads (a ticket's, a chat session's). Every other request's body is read whole, within the body
 // limit, by bodyLimit before anything else sees it.
 func streamedBody(c *fiber.Ctx) bool {
 	return c.Method() == fiber.MethodPost && uploadPath.MatchString(c.Path())
@@ -109,13 +109,11 @@ type attachmentsAnswer struct {
 	Attachments []schema.Attachment `json:"attachments"`
 }
 
-// uploadAttachments takes a multipart/form-data body of one or more "file" parts. Each part is
-// named, typed from its first bytes, then streamed into the blob store while it is hashed and
-// counted; any refusal refuses the whole request and nothing of it is kept.
+// uploadAttachments takes a multipart/form-data body of one or more "file" parts for a ticket's
+// messenger (receiveUploads).
 func (s *Server) uploadAttachments(c *fiber.Ctx) error {
 	body := bodyReader(c) // bodyLimit drains what is left
-	store := s.cfg.Blobs
-	if store == nil {
+	if s.cfg.Blobs == nil {
 		return errUnavailable("the attachment store")
 	}
 	t, err := s.loadTicket(c)
@@ -126,9 +124,30 @@ func (s *Server) uploadAttachments(c *fiber.Ctx) error {
 	if p.isCustomer() && t.BaseStatus == schema.BaseClosed {
 		return errConflict("ticket %d is closed; open a new ticket", t.ID)
 	}
+	ctx := c.UserContext()
+	rows, err := s.receiveUploads(c, body, p.Person.ID, func(a *schema.Attachment) { a.TicketID = t.ID })
+	if err != nil {
+		return err
+	}
+	if err := schema.NotifyTicket(ctx, s.db, t.ID); err != nil { // the ticket's streams say it is ready
+		s.log.Warn("attachment ready not notified", "ticket", t.ID, "err", err)
+	}
+	return c.Status(fiber.StatusCreated).JSON(attachmentsAnswer{Attachments: rows})
+}
+
+// receiveUploads is the upload pipeline the ticket messenger and chat sessions share: a
+// multipart/form-data body of one or more "file" parts. Each part is named, typed from its
+// first bytes, then streamed into the blob store while it is hashed and counted; any refusal
+// refuses the whole request and nothing of it is kept. owner sets what the uploads belong to
+// (a ticket or a chat) on each row before it is stored.
+func (s *Server) receiveUploads(c *fiber.Ctx, body io.Reader, uploader string, owner func(*schema.Attachment)) ([]schema.Attachment, error) {
+	store := s.cfg.Blobs
+	if store == nil {
+		return nil, errUnavailable("the attachment store")
+	}
 	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEMultipartForm || params["boundary"] == "" {
-		return errBadRequest("send the files as multipart/form-data, one \"file\" part each")
+		return nil, errBadRequest("send the files as multipart/form-data, one \"file\" part each")
 	}
 	ctx := c.UserContext()
 	var staged []*blobstore.Staged
@@ -152,33 +171,35 @@ func (s *Server) uploadAttachments(c *fiber.Ctx) error {
 			break
 		}
 		if err != nil {
-			return errBadRequest("malformed multipart body: %v", err)
+			return nil, errBadRequest("malformed multipart body: %v", err)
 		}
 		if part.FormName() != "file" {
 			name := part.FormName()
 			if why := textProblem(name); why != "" || name == "" {
 				name = "body"
 			}
-			return errField(name, "unknown part; send files as \"file\" parts")
+			return nil, errField(name, "unknown part; send files as \"file\" parts")
 		}
 		if len(staged) == maxFilesPerUpload {
-			return errField("file", "at most %d files per upload", maxFilesPerUpload)
+			return nil, errField("file", "at most %d files per upload", maxFilesPerUpload)
 		}
 		name, err := checkFilename(part.FileName())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		st, typ, err := s.stageFile(ctx, store, part, name, maxBytes)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		staged = append(staged, st)
-		rows = append(rows, schema.Attachment{ID: uuid.Must(uuid.NewV7()).String(), TicketID: t.ID, SHA256: st.SHA256,
-			Size: st.Size, ContentType: typ.ContentType, Filename: name, UploadedBy: p.Person.ID,
-			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)})
+		row := schema.Attachment{ID: uuid.Must(uuid.NewV7()).String(), SHA256: st.SHA256,
+			Size: st.Size, ContentType: typ.ContentType, Filename: name, UploadedBy: uploader,
+			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+		owner(&row)
+		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
-		return errField("file", "send at least one \"file\" part")
+		return nil, errField("file", "send at least one \"file\" part")
 	}
 	// Each upload's expiry starts first: a row is never left without the workflow that removes
 	// it. An expiry whose row was never written (the insert below failed) removes the content.
@@ -188,7 +209,7 @@ func (s *Server) uploadAttachments(c *fiber.Ctx) error {
 			workflows.AttachmentExpiryWorkflowType, workflows.AttachmentExpiryInput{AttachmentID: r.ID,
 				After: s.cfg.AttachmentExpireAfter, SHA256: r.SHA256})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	err = schema.InsertAttachments(ctx, s.db, rows, func(ctx context.Context, sha string) error {
@@ -202,13 +223,10 @@ func (s *Server) uploadAttachments(c *fiber.Ctx) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ok = true
-	if err := schema.NotifyTicket(ctx, s.db, t.ID); err != nil { // the ticket's streams say it is ready
-		s.log.Warn("attachment ready not notified", "ticket", t.ID, "err", err)
-	}
-	return c.Status(fiber.StatusCreated).JSON(attachmentsAnswer{Attachments: rows})
+	return rows, nil
 }
 
 // stageFile types one file from its first bytes and streams it into the store.
@@ -311,6 +329,14 @@ func (s *Server) getAttachment(c *fiber.Ctx) error {
 	if !visible {
 		return notFound
 	}
+	return s.serveAttachment(c, &a)
+}
+
+// serveAttachment answers a download of a (whose visibility the caller checked): the stored
+// content, as its detected type, never rendered by the browser.
+func (s *Server) serveAttachment(c *fiber.Ctx, a *schema.Attachment) error {
+	ctx := c.UserContext()
+	notFound := errNotFound("no attachment %q", a.ID)
 	if s.cfg.Blobs == nil {
 		return errUnavailable("the attachment store")
 	}

@@ -2,15 +2,75 @@ package api
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// chatAttachmentRefs resolves the uploads a chat message carries. Not built yet: a message
-// naming attachments is refused, naming the field.
+// Chat attachments: files uploaded to a chat session (POST /public/chat/v1/sessions/{id}/
+// attachments for visitors; the agents' chat routes use the same pipeline, receiveUploads),
+// stored as attachments rows with chat_id set. A message names them by attachmentIds; once the
+// message is stored its seq is written as the rows' action_id (referenceChatAttachments), which
+// keeps them from the 24-hour expiry of unreferenced uploads.
+
+// chatAttachmentRefs resolves the uploads a chat message carries: each id an upload to this
+// chat, by the message's author, not yet carried by another message, listed once. A bad id is
+// a 422 naming attachmentIds[i].
 func (s *Server) chatAttachmentRefs(ctx context.Context, chatID, authorID string, ids []string) ([]schema.AttachmentRef, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return nil, errInvalid(map[string]string{"attachmentIds": "chat attachments are not supported yet"})
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err == nil {
+			valid = append(valid, id)
+		}
+	}
+	var rows []schema.Attachment
+	if len(valid) > 0 {
+		if err := s.db.NewSelect().Model(&rows).Where("id IN (?)", bun.In(valid)).Scan(ctx); err != nil && !isNoRows(err) {
+			return nil, err
+		}
+	}
+	byID := map[string]schema.Attachment{}
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	refs := make([]schema.AttachmentRef, 0, len(ids))
+	seen := map[string]bool{}
+	for i, id := range ids {
+		field := fmt.Sprintf("attachmentIds[%d]", i)
+		a, found := byID[id]
+		switch {
+		case seen[id]:
+			return nil, errField(field, "attachment %q is listed twice", id)
+		case !found || a.ChatID == nil || *a.ChatID != chatID || a.UploadedBy != authorID:
+			return nil, errField(field, "no attachment %q uploaded by you to chat %s", id, chatID)
+		case a.ActionID != nil:
+			return nil, errField(field, "attachment %q is already part of another message", id)
+		}
+		seen[id] = true
+		refs = append(refs, schema.AttachmentRef{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
+	}
+	return refs, nil
+}
+
+// referenceChatAttachments marks the uploads of chat chatID carried by its message seq.
+// Idempotent: an upload already carried by a message is left alone.
+func (s *Server) referenceChatAttachments(ctx context.Context, chatID string, seq int64, refs []schema.AttachmentRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	_, err := s.db.NewUpdate().Model((*schema.Attachment)(nil)).
+		Set("action_id = ?", seq).Set("referenced_at = now()").
+		Where("id IN (?)", bun.In(ids)).Where("chat_id = ?", chatID).Where("action_id IS NULL").
+		Exec(ctx)
+	return err
 }

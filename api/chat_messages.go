@@ -31,6 +31,9 @@ func (s *Server) sendChatMessage(c *fiber.Ctx, chatID, authorID, role string, in
 	arg.Attachments = refs
 	var out workflows.ChatMessage
 	updateID := "chat-message/" + chatID + "/" + authorID + "/" + *in.ClientMessageID
-	err = s.runChatUpdate(c, chatID, workflows.UpdateChatSendMessage, updateID, arg, &out)
-	return out, err
+	if err = s.runChatUpdate(c, chatID, workflows.UpdateChatSendMessage, updateID, arg, &out); err != nil {
+		return out, err
+	}
+	// The stored message carries its files: they are no longer unreferenced uploads.
+	return out, s.referenceChatAttachments(c.UserContext(), chatID, out.Seq, out.Attachments)
 }

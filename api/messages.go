@@ -232,6 +232,15 @@ func (s *Server) listMessages(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// resumeAfter is where a stream resumes: the seq in Last-Event-ID (which EventSource sends
+// when it reconnects), else ?after=, else 0 (from the start).
+func resumeAfter(c *fiber.Ctx) (int64, error) {
+	if resume := c.Get("Last-Event-ID"); resume != "" {
+		return seqParam(resume, "Last-Event-ID")
+	}
+	return seqParam(c.Query("after"), "after")
+}
+
 func seqParam(raw, field string) (int64, error) {
 	if raw == "" {
 		return 0, nil
@@ -253,12 +262,7 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	resume := c.Get("Last-Event-ID")
-	field := "Last-Event-ID"
-	if resume == "" {
-		resume, field = c.Query("after"), "after"
-	}
-	after, err := seqParam(resume, field)
+	after, err := resumeAfter(c)
 	if err != nil {
 		return err
 	}
@@ -269,19 +273,32 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 		uploads.by = p.Person.ID // a customer sees their own uploads, not the agents' unsent ones
 	}
 	wake, cancel := s.hub.SubscribeTicket(t.ID)
+	s.serveStream(c, fmt.Sprintf("ticket %d", t.ID), wake, cancel, func(w *bufio.Writer) bool {
+		var ok bool
+		after, ok = s.sendNew(w, t.ID, publicOnly, after)
+		return ok && s.sendUploads(w, t.ID, &uploads)
+	})
+	return nil
+}
+
+// serveStream answers the request with a Server-Sent Events stream, the loop the ticket
+// messenger's and chat sessions' streams share: a comment naming what is streamed, then send
+// (what is new since the last call; false when the client has gone), again at every wake-up,
+// with a heartbeat comment when nothing happens, until the client goes or the app shuts down.
+// cancel ends the wake-up subscription when the stream ends.
+func (s *Server) serveStream(c *fiber.Ctx, name string, wake <-chan struct{}, cancel func(), send func(*bufio.Writer) bool) {
 	done := s.shutdown
 	setStreamHeaders(c)
 	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
 		defer cancel()
-		fmt.Fprintf(w, ": ticket %d\nretry: 2000\n\n", t.ID)
+		fmt.Fprintf(w, ": %s\nretry: 2000\n\n", name)
 		if w.Flush() != nil {
 			return
 		}
 		tick := time.NewTicker(streamHeartbeat)
 		defer tick.Stop()
 		for {
-			var ok bool
-			if after, ok = s.sendNew(w, t.ID, publicOnly, after); !ok || !s.sendUploads(w, t.ID, &uploads) {
+			if !send(w) {
 				return
 			}
 			select {
@@ -296,7 +313,6 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 			}
 		}
 	}))
-	return nil
 }
 
 // sendNew writes the entries after `after` and returns the last one sent; false when the

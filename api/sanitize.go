@@ -27,7 +27,7 @@ import (
 // /public/v1 telephony callbacks, whose callers branch on 400.
 func sanitizeInput(c *fiber.Ctx) error {
 	refuse := func(name, why string) error {
-		if strings.HasPrefix(c.Path(), "/public/") {
+		if strings.HasPrefix(c.Path(), "/public/v1/") { // the telephony callbacks, not the chat widget's API
 			return errBadRequest("parameter %s %s", name, why)
 		}
 		return errField(name, "%s", why)

@@ -51,6 +51,10 @@ type Config struct {
 	Blobs *blobstore.Store
 	// AttachmentMaxBytes is the largest file an upload may carry (SWITCHBOARD_ATTACHMENT_MAX_BYTES).
 	AttachmentMaxBytes int64
+	// PublicChatRate, PublicChatStartRate and PublicChatSessionRate limit the public widget API
+	// (/public/chat/v1) per minute: requests per client address, sessions started per client
+	// address, requests per chat session (0: unlimited).
+	PublicChatRate, PublicChatStartRate, PublicChatSessionRate int
 	// AttachmentExpireAfter is for tests only: how long an unreferenced upload is kept (zero:
 	// workflows.AttachmentExpiryAfter, 24 hours). No setting of the binary reaches it.
 	AttachmentExpireAfter time.Duration
@@ -62,7 +66,7 @@ func DefaultConfig() Config {
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
 		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true,
-		AttachmentMaxBytes: DefaultAttachmentMaxBytes}
+		AttachmentMaxBytes: DefaultAttachmentMaxBytes, PublicChatRate: 3000, PublicChatStartRate: 120, PublicChatSessionRate: 120}
 }
 
 // Server holds the API's dependencies.
@@ -131,7 +135,9 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	// Failed authentications are limited per client address before any token lookup.
 	app.Use("/public/v1", s.limitAuthFailures)
 	s.telephonyRoutes(app)
-	s.publicKBRoutes(app) // published articles, for anyone (no token)
+	s.publicKBRoutes(app)   // published articles, for anyone (no token)
+	s.publicChatRoutes(app) // the chat widget's visitors (visitor tokens, CORS per widget)
+	s.widgetRoutes(app)     // widget.js and its demo page
 	// Every route below starts with requirePerm, which runs the Idempotency-Key middleware
 	// after the permission check (TestEveryRouteChecksAPermission).
 	v1 := app.Group("/api/v1", s.limitAuthFailures, s.authenticate, s.limit, s.withServer)

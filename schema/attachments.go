@@ -17,7 +17,8 @@ type Attachment struct {
 	bun.BaseModel `bun:"table:attachments" json:"-"`
 
 	ID           string     `bun:"id,pk" json:"id"`
-	TicketID     int64      `bun:"ticket_id" json:"-"`
+	TicketID     int64      `bun:"ticket_id,nullzero" json:"-"` // 0 (NULL) for a chat's upload
+	ChatID       *string    `bun:"chat_id" json:"-"`            // nil for a ticket's upload
 	SHA256       string     `bun:"sha256" json:"sha256"`
 	Size         int64      `bun:"size" json:"size"`
 	ContentType  string     `bun:"content_type" json:"contentType"`
