@@ -72,6 +72,10 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 	return db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewInsert().Model(&c).On("CONFLICT (id) DO UPDATE")
 		for _, col := range chatColumns {
+			if col == "ticket_id" { // the ticket a closed chat became is recorded by ChatClosed
+				q = q.Set("ticket_id = COALESCE(EXCLUDED.ticket_id, chat_row.ticket_id)")
+				continue
+			}
 			q = q.Set(col + " = EXCLUDED." + col)
 		}
 		if _, err := q.Where("chat_row.version < EXCLUDED.version").Exec(ctx); err != nil {
