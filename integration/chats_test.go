@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/switchboardhq/switchboard/activities"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -223,6 +224,14 @@ func TestChatClosedBecomesTicket(t *testing.T) {
 	require.Equal(t, "active", ch.State)
 	require.Equal(t, p.agent, *ch.AgentID)
 	s.chatCall(t, p.agent2Tok, id, "accept", nil).expectError(403, "forbidden")
+	// Operators find it in Temporal by group, agent and state.
+	desc, err := s.tc.DescribeWorkflowExecution(context.Background(), workflows.ChatWorkflowID(id), "")
+	require.NoError(t, err)
+	sa := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
+	for name, want := range map[string]string{"ChatGroup": g1.ID, "ChatAgent": p.agent, "ChatState": "active"} {
+		require.Contains(t, sa, name)
+		require.Equal(t, `"`+want+`"`, string(sa[name].GetData()), name)
+	}
 
 	var list struct {
 		Data       []chatJSON `json:"data"`
@@ -279,6 +288,18 @@ func TestChatClosedBecomesTicket(t *testing.T) {
 		{ID: 2, Type: "public", Body: "Let me pass you to shipping", AuthorID: p.agent},
 		{ID: 3, Type: "public", Body: "It ships tomorrow", AuthorID: p.agent2},
 	}, tk.Actions)
+	// The hand-over run again (a retried activity) makes no second ticket.
+	v, err := s.tc.QueryWorkflow(context.Background(), workflows.ChatWorkflowID(id), "", workflows.QueryState)
+	require.NoError(t, err)
+	var view workflows.ChatView
+	require.NoError(t, v.Get(&view))
+	acts := &activities.Activities{DB: s.db, Temporal: s.tc}
+	require.NoError(t, acts.ChatClosed(context.Background(), workflows.ChatClosedInput{Chat: view.Chat, Messages: view.Messages, Events: view.Events}))
+	n, err := s.db.NewSelect().Table("tickets").Where("chat_id = ?", id).Count(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.Equal(t, tid, *s.chatDetail(t, p.agentTok, id).TicketID)
+
 	// The customer sees their ticket too.
 	require.Equal(t, 200, s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", tid), nil).status)
 
