@@ -393,3 +393,28 @@ func TestChatBadInput(t *testing.T) {
 	s.chatCall(t, p.agentTok, ch.ID, "messages", map[string]any{"body": "hi", "clientMessageId": "y"}).expectError(409, "conflict")
 	s.chatCall(t, p.agentTok, ch.ID, "invite", map[string]any{"agentId": p.agent2}).expectError(409, "conflict")
 }
+
+// A transfer to an agent outside the group offers them the chat (chat.offered on their
+// stream); being offered it, they may accept it (chat.accepted), and the one who transferred
+// it is out of it.
+func TestChatTransferToAgent(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	g := s.manualChatGroup(t, p.agent)
+	id := s.startCustomerChat(t, g.ID, p.customer)
+	s.chatChange(t, p.agentTok, id, "accept", nil)
+	stream := s.stream(t, p.agent2Tok)
+
+	ch := s.chatChange(t, p.agentTok, id, "transfer", map[string]any{"agentId": p.agent2, "reason": "billing"})
+	require.Equal(t, "offered", ch.State)
+	require.Empty(t, ch.AgentIDs)
+	stream.until(t, "chat.offered")
+	s.chatCall(t, p.agentTok, id, "accept", nil).expectError(409, "conflict")
+	ch = s.chatChange(t, p.agent2Tok, id, "accept", nil)
+	require.Equal(t, "active", ch.State)
+	require.Equal(t, p.agent2, *ch.AgentID)
+	stream.until(t, "chat.accepted")
+	s.customerSays(t, id, p.customer, "Thanks", "c-1")
+	stream.until(t, "chat.message")
+	s.chatCall(t, p.agentTok, id, "messages", map[string]any{"body": "hi", "clientMessageId": "a-1"}).expectError(409, "conflict")
+}
