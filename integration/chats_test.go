@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchboardhq/switchboard/activities"
+	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -417,4 +419,31 @@ func TestChatTransferToAgent(t *testing.T) {
 	s.customerSays(t, id, p.customer, "Thanks", "c-1")
 	stream.until(t, "chat.message")
 	s.chatCall(t, p.agentTok, id, "messages", map[string]any{"body": "hi", "clientMessageId": "a-1"}).expectError(409, "conflict")
+}
+
+// Triggers see a chat's ticket like any new ticket: ticket.created fires on it, with origin 5.
+func TestChatTicketTriggers(t *testing.T) {
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour})
+	defer s.close()
+	p := s.newPeople(t)
+	s.addTrigger(t, "from chat", []string{rules.EventCreated}, "ticket.origin == 5", 1,
+		rules.Action{Type: rules.ActionAddTags, Tags: []string{"from-chat"}})
+	g := s.manualChatGroup(t, p.agent)
+	id := s.startCustomerChat(t, g.ID, p.customer)
+	s.customerSays(t, id, p.customer, "Hello?", "c-1")
+	s.chatChange(t, p.agentTok, id, "accept", nil)
+	s.chatChange(t, p.agentTok, id, "close", nil)
+	eventually(t, 30*time.Second, func() bool {
+		d := s.chatDetail(t, p.agentTok, id)
+		if d.TicketID == nil {
+			return false
+		}
+		r := s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", *d.TicketID), nil)
+		if r.status != 200 {
+			return false
+		}
+		var tk ticket
+		r.decode(&tk)
+		return slices.Contains(tk.Tags, "from-chat")
+	}, "the trigger tagged the chat's ticket")
 }
