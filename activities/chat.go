@@ -25,8 +25,9 @@ import (
 
 // PersistChat writes one change of a chat (workflows.ActivityPersistChat), then tells the
 // agents concerned on their streams (GET /api/v1/stream): chat.offered to the agent it is
-// offered to, chat.invited to an invited agent, chat.accepted and chat.closed to the agents in
-// the chat, chat.message to the agents in the chat other than the author. Events are best
+// offered to, chat.accepted (an agent took the chat or joined it on an invitation) and
+// chat.closed to the agents in the chat, chat.message to the agents in the chat other than the
+// author. (chat.invited, for an invitation not accepted yet, comes from the API.) Events are best
 // effort (a retried write may tell twice; a failure to tell is logged, the write stands).
 func (a *Activities) PersistChat(ctx context.Context, w workflows.ChatWrite) error {
 	c := w.Chat
@@ -70,7 +71,6 @@ type ChatAgentEvent struct {
 // Chat event types on an agent's stream.
 const (
 	ChatEventOffered  = "chat.offered"
-	ChatEventInvited  = "chat.invited"
 	ChatEventAccepted = "chat.accepted"
 	ChatEventMessage  = "chat.message"
 	ChatEventClosed   = "chat.closed"
@@ -91,9 +91,7 @@ func chatAgentEvents(w workflows.ChatWrite) []events.Event {
 		switch e.Type {
 		case workflows.ChatEventOffered:
 			add(e.AgentID, ChatEventOffered, c.MessageCount, e.AgentID)
-		case workflows.ChatEventInvited:
-			add(e.AgentID, ChatEventInvited, c.MessageCount, e.AgentID)
-		case workflows.ChatEventAccepted:
+		case workflows.ChatEventAccepted, workflows.ChatEventInvited:
 			for _, a := range c.AgentIDs {
 				add(a, ChatEventAccepted, c.MessageCount, e.AgentID)
 			}

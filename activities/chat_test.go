@@ -29,8 +29,8 @@ func TestChatAgentEvents(t *testing.T) {
 		require.EqualValues(t, 4, d.Version)
 		got = append(got, e.AgentID+" "+e.Type)
 	}
-	require.Equal(t, []string{"agent-c chat.offered", "agent-b chat.invited", "agent-a chat.accepted", "agent-b chat.accepted",
-		"agent-b chat.message"}, got, "the author hears nothing of their own message; a leave tells nobody")
+	require.Equal(t, []string{"agent-c chat.offered", "agent-a chat.accepted", "agent-b chat.accepted", "agent-a chat.accepted",
+		"agent-b chat.accepted", "agent-b chat.message"}, got, "the author hears nothing of their own message; a leave tells nobody")
 
 	c.State = workflows.ChatClosed
 	closed := chatAgentEvents(workflows.ChatWrite{Chat: c, Events: []workflows.ChatEvent{{Type: workflows.ChatEventClosed, At: now}}})

@@ -2,13 +2,16 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
 )
@@ -16,7 +19,9 @@ import (
 // The agents' and supervisors' chat routes. Staff only (customers 403, whatever their token);
 // reads take tickets:read, changes tickets:write, as chat is ticket work. Every staff member
 // reads every chat (supervisors); changes are for the agents in the chat, the members of its
-// group and admins, and accepting is for members of the group (or the agent it is offered to).
+// group and admins, and accepting is for members of the group (or the agent it is offered to)
+// and for invited agents: an invitation waits (chat_invitations, chat.invited on the agent's
+// stream) until the invited agent accepts it, which joins them through the Invite update.
 // Lists and reads come from PostgreSQL (what the workflows persisted); every change is an
 // update of the chat's ChatSession workflow, which answers the chat as it is after it.
 func (s *Server) chatRoutes(r fiber.Router) {
@@ -50,9 +55,11 @@ func chatJSON(ch workflows.Chat) workflows.Chat {
 // chatDetail is a chat with its transcript and the facts of its life, for GET /chats/{id}.
 type chatDetail struct {
 	workflows.Chat
-	Messages []workflows.ChatMessage `json:"messages"`
-	Events   []workflows.ChatEvent   `json:"events"`
-	Workflow workflowRef             `json:"workflow"`
+	// InvitedAgentIDs are the agents invited who have not accepted yet.
+	InvitedAgentIDs []string                `json:"invitedAgentIds"`
+	Messages        []workflows.ChatMessage `json:"messages"`
+	Events          []workflows.ChatEvent   `json:"events"`
+	Workflow        workflowRef             `json:"workflow"`
 }
 
 // listChats lists chats, newest first: state (comma-separated), groupId, agentId (in the chat),
@@ -132,8 +139,17 @@ func (s *Server) getChat(c *fiber.Ctx) error {
 		evs[i] = workflows.ChatEvent{Type: e.Type, AgentID: deref(e.AgentID), GroupID: deref(e.GroupID), By: deref(e.ByID),
 			Reason: deref(e.Reason), At: e.At}
 	}
-	return c.JSON(chatDetail{Chat: chatJSON(chatOfRow(row)), Messages: orEmptyOf(msgs), Events: evs,
-		Workflow: s.workflowLink(workflows.ChatWorkflowID(row.ID), "")})
+	var invited []string
+	err = s.db.NewSelect().Model((*schema.ChatInvitation)(nil)).Column("agent_id").
+		Where("chat_id = ? AND NOT (agent_id = ANY(?::text[]))", row.ID, pgArray(row.AgentIDs)).Order("invited_at", "agent_id").Scan(ctx, &invited)
+	if err != nil {
+		return err
+	}
+	if row.State == workflows.ChatClosed {
+		invited = nil // nobody joins a closed chat
+	}
+	return c.JSON(chatDetail{Chat: chatJSON(chatOfRow(row)), InvitedAgentIDs: orEmptyOf(invited), Messages: orEmptyOf(msgs),
+		Events: evs, Workflow: s.workflowLink(workflows.ChatWorkflowID(row.ID), "")})
 }
 
 func deref(s *string) string {
@@ -152,7 +168,8 @@ type internalChatInput struct {
 }
 
 // createInternalChat starts an internal chat between the caller and agentIds: the caller is in
-// it from the start, the others are invited (in the chat, told by chat.invited on their streams).
+// it from the start, the others are invited (told by chat.invited on their streams) and join
+// when they accept.
 func (s *Server) createInternalChat(c *fiber.Ctx) error {
 	var in internalChatInput
 	if err := decode(c, &in); err != nil {
@@ -179,8 +196,7 @@ func (s *Server) createInternalChat(c *fiber.Ctx) error {
 		return err
 	}
 	for _, id := range in.AgentIDs {
-		if err := s.runChatUpdate(c, ch.ID, workflows.UpdateChatInvite, "chat-invite/"+ch.ID+"/"+id,
-			&workflows.InviteChatInput{By: me, AgentID: id}, &ch); err != nil {
+		if err := s.inviteAgent(ctx, ch, me, id); err != nil {
 			return err
 		}
 	}
@@ -306,9 +322,24 @@ func (s *Server) acceptChat(c *fiber.Ctx) error {
 		return chatUpdateError(row.ID, err)
 	}
 	ch := v.Chat
-	// An invited agent is in the chat already: accepting confirms it and changes nothing.
+	// An agent in the chat already: accepting again changes nothing.
 	if ch.State == workflows.ChatActive && contains(ch.AgentIDs, me) {
 		return c.JSON(chatJSON(ch))
+	}
+	// An invited agent joins the active chat.
+	if ch.State == workflows.ChatActive {
+		inv := &schema.ChatInvitation{}
+		err := s.db.NewSelect().Model(inv).Where("chat_id = ? AND agent_id = ?", row.ID, me).Scan(ctx)
+		if err == nil {
+			arg := &workflows.InviteChatInput{By: inv.InvitedBy, AgentID: me}
+			if err := s.runChatUpdate(c, row.ID, workflows.UpdateChatInvite, "chat-invite/"+row.ID+"/"+me, arg, &ch); err != nil {
+				return err
+			}
+			return c.JSON(chatJSON(ch))
+		}
+		if !isNoRows(err) {
+			return err
+		}
 	}
 	if ch.OfferedTo == nil || *ch.OfferedTo != me {
 		member, err := s.inChatGroup(ctx, ch.GroupID, me)
@@ -446,15 +477,52 @@ func (s *Server) inviteToChat(c *fiber.Ctx) error {
 	if err := s.mayChange(c, row); err != nil {
 		return err
 	}
-	if err := s.checkChatAgent(c.UserContext(), "agentId", *in.AgentID); err != nil {
+	ctx := c.UserContext()
+	if err := s.checkChatAgent(ctx, "agentId", *in.AgentID); err != nil {
 		return err
 	}
-	var ch workflows.Chat
-	arg := &workflows.InviteChatInput{By: principal(c).Person.ID, AgentID: *in.AgentID}
-	if err := s.runChatUpdate(c, row.ID, workflows.UpdateChatInvite, "", arg, &ch); err != nil {
+	if row.State != workflows.ChatActive {
+		return errConflict("chat is %s; agents are invited to active chats", row.State)
+	}
+	v, err := s.queryChat(ctx, row.ID)
+	if err != nil {
+		return chatUpdateError(row.ID, err)
+	}
+	if v.Chat.State != workflows.ChatActive {
+		return errConflict("chat is %s; agents are invited to active chats", v.Chat.State)
+	}
+	if !contains(v.Chat.AgentIDs, *in.AgentID) {
+		if err := s.inviteAgent(ctx, v.Chat, principal(c).Person.ID, *in.AgentID); err != nil {
+			return err
+		}
+	}
+	return c.JSON(chatJSON(v.Chat))
+}
+
+// inviteAgent records an invitation to the chat (once: a repeated one changes nothing) and
+// tells the agent on their stream; they join when they accept.
+func (s *Server) inviteAgent(ctx context.Context, ch workflows.Chat, by, agentID string) error {
+	inv := &schema.ChatInvitation{ChatID: ch.ID, AgentID: agentID, InvitedBy: by, InvitedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	res, err := s.db.NewInsert().Model(inv).On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
 		return err
 	}
-	return c.JSON(chatJSON(ch))
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	data, _ := json.Marshal(map[string]any{"chatId": ch.ID, "state": ch.State, "seq": ch.MessageCount, "version": ch.Version, "agentId": by})
+	if err := events.Publish(ctx, s.db, events.Event{AgentID: agentID, Type: "chat.invited", Data: data}); err != nil {
+		s.log.Warn("chat invitation not told", "chat", ch.ID, "agent", agentID, "err", err)
+	}
+	return nil
+}
+
+// pgArray is a text[] parameter (an empty one included).
+func pgArray(s []string) any {
+	if s == nil {
+		s = []string{}
+	}
+	return pgdialect.Array(s)
 }
 
 func (s *Server) leaveChat(c *fiber.Ctx) error {

@@ -30,7 +30,7 @@ func TestChatSchemas(t *testing.T) {
 			Attachments: []schema.AttachmentRef{}},
 	}
 	s := &Server{cfg: DefaultConfig()}
-	detail := chatDetail{Chat: stored, Messages: msgs, Events: []workflows.ChatEvent{{Type: "accepted", AgentID: agent, By: agent, At: now},
+	detail := chatDetail{Chat: stored, InvitedAgentIDs: []string{"agent-3"}, Messages: msgs, Events: []workflows.ChatEvent{{Type: "accepted", AgentID: agent, By: agent, At: now},
 		{Type: "closed", By: agent, Reason: "agent", At: now}}, Workflow: s.workflowLink(workflows.ChatWorkflowID("c-1"), "")}
 	group, wait, talk := "g-1", int64(12), int64(300)
 	tk := schema.Ticket{ID: 7, Protocol: "20261202-000007", Type: "public", Subject: "Chat", Status: "New", BaseStatus: "New",

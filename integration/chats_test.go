@@ -40,8 +40,9 @@ type chatMessageJSON struct {
 
 type chatDetailJSON struct {
 	chatJSON
-	Messages []chatMessageJSON `json:"messages"`
-	Events   []struct {
+	InvitedAgentIDs []string          `json:"invitedAgentIds"`
+	Messages        []chatMessageJSON `json:"messages"`
+	Events          []struct {
 		Type    string `json:"type"`
 		AgentID string `json:"agentId"`
 	} `json:"events"`
@@ -174,8 +175,16 @@ func TestChatFromTicket(t *testing.T) {
 	require.Equal(t, "customer", page.Data[0].Role)
 	require.False(t, page.HasMore)
 
+	stream2 := s.stream(t, p.agent2Tok)
 	ch = s.chatChange(t, p.agentTok, ch.ID, "invite", map[string]any{"agentId": p.agent2})
+	require.Equal(t, []string{p.agent}, ch.AgentIDs, "the invited agent joins when they accept")
+	stream2.until(t, "chat.invited")
+	require.Equal(t, []string{p.agent2}, s.chatDetail(t, p.agentTok, ch.ID).InvitedAgentIDs)
+	s.chatCall(t, p.agent2Tok, ch.ID, "messages", map[string]any{"body": "hi", "clientMessageId": "b-0"}).expectError(409, "conflict")
+	ch = s.chatChange(t, p.agent2Tok, ch.ID, "accept", nil)
 	require.Equal(t, []string{p.agent, p.agent2}, ch.AgentIDs)
+	require.Equal(t, p.agent, *ch.AgentID, "the agent in charge stays")
+	require.Empty(t, s.chatDetail(t, p.agentTok, ch.ID).InvitedAgentIDs)
 	s.chatSays(t, p.agent2Tok, ch.ID, "I'm Bob, I'll take it from here", "b-1")
 	ch = s.chatChange(t, p.agentTok, ch.ID, "leave", nil)
 	require.Equal(t, p.agent2, *ch.AgentID)
@@ -311,8 +320,8 @@ func TestChatClosedBecomesTicket(t *testing.T) {
 	s.chatCall(t, p.agent2Tok, id, "accept", nil).expectError(409, "conflict")
 }
 
-// An internal chat between two agents: the invited one hears of it and of the first message on
-// their stream, accepts (already in), answers; a close makes no ticket.
+// An internal chat between two agents: the invited one hears of it on their stream, reads it,
+// accepts and joins, hears the next message, answers; a close makes no ticket.
 func TestChatInternal(t *testing.T) {
 	s := env(t)
 	p := s.newPeople(t)
@@ -322,18 +331,26 @@ func TestChatInternal(t *testing.T) {
 		"message": "Got a minute?"}).expect(201).decode(&ch)
 	require.Equal(t, "internal", ch.Kind)
 	require.Equal(t, "active", ch.State)
-	require.Equal(t, []string{p.agent, p.agent2}, ch.AgentIDs)
+	require.Equal(t, []string{p.agent}, ch.AgentIDs)
 	require.EqualValues(t, 1, ch.MessageCount)
 	stream.until(t, "chat.invited")
-	stream.until(t, "chat.message")
-
-	require.Equal(t, "active", s.chatChange(t, p.agent2Tok, ch.ID, "accept", nil).State)
-	s.chatSays(t, p.agent2Tok, ch.ID, "Sure", "b-1")
-	d := s.chatDetail(t, p.agentTok, ch.ID)
-	require.Len(t, d.Messages, 2)
+	d := s.chatDetail(t, p.agent2Tok, ch.ID)
+	require.Equal(t, []string{p.agent2}, d.InvitedAgentIDs)
 	require.Equal(t, "Got a minute?", d.Messages[0].Body)
+
+	ch = s.chatChange(t, p.agent2Tok, ch.ID, "accept", nil)
+	require.Equal(t, []string{p.agent, p.agent2}, ch.AgentIDs)
+	require.Equal(t, ch, s.chatChange(t, p.agent2Tok, ch.ID, "accept", nil), "accepting again changes nothing")
+	s.chatSays(t, p.agentTok, ch.ID, "The deploy is stuck", "a-2")
+	stream.until(t, "chat.message")
+	s.chatSays(t, p.agent2Tok, ch.ID, "Sure", "b-1")
+	d = s.chatDetail(t, p.agentTok, ch.ID)
+	require.Len(t, d.Messages, 3)
 	require.Equal(t, p.agent, d.Messages[0].AuthorID)
-	require.Equal(t, "Sure", d.Messages[1].Body)
+	require.Equal(t, "Sure", d.Messages[2].Body)
+	// Someone not invited does not join.
+	outsider := s.newPeople(t)
+	s.chatCall(t, outsider.agentTok, ch.ID, "accept", nil).expectError(403, "forbidden")
 
 	// Internal chats are not transferred; a customer's role has no place in them.
 	s.chatCall(t, p.agentTok, ch.ID, "transfer", map[string]any{"agentId": p.agent2}).expectError(409, "conflict")

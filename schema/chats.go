@@ -96,3 +96,14 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 		return err
 	})
 }
+
+// ChatInvitation is an agent invited to a chat who has not accepted yet (or has: accepting
+// joins them through the workflow, and the row stays).
+type ChatInvitation struct {
+	bun.BaseModel `bun:"table:chat_invitations"`
+
+	ChatID    string    `bun:"chat_id,pk"`
+	AgentID   string    `bun:"agent_id,pk"`
+	InvitedBy string    `bun:"invited_by"`
+	InvitedAt time.Time `bun:"invited_at"`
+}

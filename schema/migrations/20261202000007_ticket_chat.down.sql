@@ -1,3 +1,4 @@
+DROP TABLE IF EXISTS chat_invitations;
 DROP INDEX IF EXISTS chats_created;
 DROP INDEX IF EXISTS tickets_chat_id;
 ALTER TABLE tickets DROP COLUMN IF EXISTS chat_talk_time;
