@@ -219,8 +219,12 @@ func (a *Activities) openChatTicket(ctx context.Context, in workflows.ChatClosed
 	if activity.IsActivity(ctx) {
 		queue = activity.GetInfo(ctx).TaskQueue
 	}
+	autoClose := a.AutoCloseAfter
+	if autoClose <= 0 {
+		autoClose = workflows.DefaultAutoCloseAfter
+	}
 	run, err := workflows.StartTicket(ctx, a.Temporal, queue, workflows.TicketInput{State: st, Pending: &wr,
-		AutoCloseAfter: workflows.DefaultAutoCloseAfter, Creator: workflows.SystemActor, ConfigGeneration: gen})
+		AutoCloseAfter: autoClose, Creator: workflows.SystemActor, ConfigGeneration: gen})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return nil // an earlier attempt started it; its workflow writes the row

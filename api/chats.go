@@ -232,6 +232,9 @@ func (s *Server) startTicketChat(c *fiber.Ctx) error {
 	if len(t.ClientIDs) == 0 {
 		return errConflict("ticket %d has no client to chat with", t.ID)
 	}
+	if t.BaseStatus == schema.BaseClosed || t.BaseStatus == schema.BaseCanceled {
+		return errConflict("ticket %d is %s; reopen it to chat from it", t.ID, t.Status)
+	}
 	ctx := c.UserContext()
 	g, err := s.chatGroupField(ctx, "groupId", *in.GroupID)
 	if err != nil {

@@ -392,6 +392,9 @@ func TestChatBadInput(t *testing.T) {
 	s.call(t, p.agentTok, "POST", path, map[string]any{"groupId": "nope"}).expectError(422, "validation_failed", "groupId")
 	s.call(t, p.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/chat", noClient.ID), map[string]any{"groupId": g.ID}).expectError(409, "conflict")
 	s.call(t, p.agentTok, "POST", "/api/v1/tickets/999999999/chat", map[string]any{"groupId": g.ID}).expectError(404, "not_found")
+	canceled := s.createTicket(t, p.agentTok, map[string]any{"subject": "Gone", "clientIds": []string{p.customer}})
+	s.post(t, p.agentTok, canceled.ID, "status", map[string]any{"status": "Canceled"}).expect(200)
+	s.call(t, p.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/chat", canceled.ID), map[string]any{"groupId": g.ID}).expectError(409, "conflict")
 
 	var ch chatJSON
 	s.call(t, p.agentTok, "POST", path, map[string]any{"groupId": g.ID}).expect(201).decode(&ch)
