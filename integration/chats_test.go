@@ -467,3 +467,28 @@ func TestChatTicketTriggers(t *testing.T) {
 		return slices.Contains(tk.Tags, "from-chat")
 	}, "the trigger tagged the chat's ticket")
 }
+
+// The chat list pages by cursor, newest first.
+func TestChatListPages(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	g := s.manualChatGroup(t, p.agent)
+	first := s.startCustomerChat(t, g.ID, p.customer)
+	second := s.startCustomerChat(t, g.ID, p.customer)
+	var pg struct {
+		Data       []chatJSON `json:"data"`
+		NextCursor *string    `json:"next_cursor"`
+	}
+	s.call(t, p.agentTok, "GET", "/api/v1/chats?limit=1&state=queued&customerId="+p.customer, nil).expect(200).decode(&pg)
+	require.Len(t, pg.Data, 1)
+	require.Equal(t, second, pg.Data[0].ID)
+	require.NotNil(t, pg.NextCursor)
+	s.call(t, p.agentTok, "GET", "/api/v1/chats?limit=1&state=queued&customerId="+p.customer+"&cursor="+*pg.NextCursor, nil).expect(200).decode(&pg)
+	require.Len(t, pg.Data, 1)
+	require.Equal(t, first, pg.Data[0].ID)
+	require.Nil(t, pg.NextCursor)
+	s.call(t, p.agentTok, "GET", "/api/v1/chats?cursor=bogus", nil).expectError(422, "validation_failed", "cursor")
+	for _, id := range []string{first, second} {
+		s.chatChange(t, p.agentTok, id, "close", nil)
+	}
+}
