@@ -5,6 +5,7 @@ package activities
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -33,6 +34,10 @@ type Activities struct {
 	// Config caches the configuration trigger evaluation reads; nil reads it for every event.
 	// The worker's listener keeps it current (worker.New sets one up).
 	Config *ConfigCache
+
+	// AutoCloseAfter is the auto-close period of the tickets activities open (a closed chat's),
+	// as the API's (SWITCHBOARD_AUTO_CLOSE_AFTER). Zero: workflows.DefaultAutoCloseAfter.
+	AutoCloseAfter time.Duration
 
 	rulesOnce sync.Once
 	ruleCache *rules.Cache

@@ -314,9 +314,8 @@ func (s *Server) createTicket(c *fiber.Ctx) error {
 	// writes are the same.
 	nt.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	st, wr := workflows.NewTicket(*nt)
-	run, err := s.temporal.ExecuteWorkflow(ctx, workflows.TicketStartOptions(st.Ticket, s.cfg.TaskQueue),
-		workflows.TicketWorkflowType, workflows.TicketInput{State: st, Pending: &wr, AutoCloseAfter: s.cfg.AutoCloseAfter,
-			Creator: actor(c), ConfigGeneration: configGen})
+	run, err := workflows.StartTicket(ctx, s.temporal, s.cfg.TaskQueue, workflows.TicketInput{State: st, Pending: &wr,
+		AutoCloseAfter: s.cfg.AutoCloseAfter, Creator: actor(c), ConfigGeneration: configGen})
 	if err != nil {
 		return err
 	}

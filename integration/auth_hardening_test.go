@@ -311,7 +311,8 @@ func TestAuthHardeningRouteScopes(t *testing.T) {
 			"GET /api/v1/assistant-links", "GET /api/v1/text-blocks", "GET /api/v1/text-blocks/:id",
 			"POST /api/v1/tickets/:id/text-blocks/:blockId/render",
 			"GET /api/v1/tickets/:id/messages", "GET /api/v1/tickets/:id/stream", "GET /api/v1/tickets/:id/video-sessions",
-			"GET /api/v1/attachments/:id", "GET /api/v1/agents/:id/chat"},
+			"GET /api/v1/attachments/:id", "GET /api/v1/agents/:id/chat",
+			"GET /api/v1/chats", "GET /api/v1/chats/:id", "GET /api/v1/chats/:id/messages"},
 	}
 	routes := s.app.(*api.App).GetRoutes(true)
 	for scope, want := range allowed {

@@ -170,7 +170,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			o.webhooks = &webhook.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 				RetryInitial: 300 * time.Millisecond}
 		}
-		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks, Blobs: s.blobs}, worker.Options{TaskQueue: s.taskQueue,
+		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks, Blobs: s.blobs, AutoCloseAfter: o.autoClose}, worker.Options{TaskQueue: s.taskQueue,
 			WorkflowPollers: 4, ActivityPollers: 2, MaxConcurrentWorkflows: 64, MaxConcurrentActivites: 64})
 		require.NoError(t, s.worker.Start())
 	}

@@ -168,7 +168,8 @@ func startTemporal(t *testing.T, port int, db string) *temporalServer {
 	cmd := exec.Command(bin, "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--db-filename", db, "--log-level", "error", "--search-attribute", "TicketId=Int",
 		"--search-attribute", "TicketStatus=Keyword", "--search-attribute", "BaseStatus=Keyword",
-		"--search-attribute", "Urgency=Keyword", "--search-attribute", "OwnerId=Keyword", "--search-attribute", "TeamId=Keyword")
+		"--search-attribute", "Urgency=Keyword", "--search-attribute", "OwnerId=Keyword", "--search-attribute", "TeamId=Keyword",
+		"--search-attribute", "ChatGroup=Keyword", "--search-attribute", "ChatAgent=Keyword", "--search-attribute", "ChatState=Keyword")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	require.NoError(t, cmd.Start())
 	ts := &temporalServer{port: port, db: db, cmd: cmd}

@@ -72,6 +72,10 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 	return db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewInsert().Model(&c).On("CONFLICT (id) DO UPDATE")
 		for _, col := range chatColumns {
+			if col == "ticket_id" { // the ticket a closed chat became is recorded by ChatClosed
+				q = q.Set("ticket_id = COALESCE(EXCLUDED.ticket_id, chat_row.ticket_id)")
+				continue
+			}
 			q = q.Set(col + " = EXCLUDED." + col)
 		}
 		// Nothing is scanned back into the models: they are the workflow's memory (SaveTicket).
@@ -92,4 +96,15 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 		_, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?::text)", events.ChatChannel, c.ID)
 		return err
 	})
+}
+
+// ChatInvitation is an agent invited to a chat who has not accepted yet (or has: accepting
+// joins them through the workflow, and the row stays).
+type ChatInvitation struct {
+	bun.BaseModel `bun:"table:chat_invitations"`
+
+	ChatID    string    `bun:"chat_id,pk"`
+	AgentID   string    `bun:"agent_id,pk"`
+	InvitedBy string    `bun:"invited_by"`
+	InvitedAt time.Time `bun:"invited_at"`
 }

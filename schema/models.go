@@ -152,6 +152,13 @@ type Ticket struct {
 	SLASolutionDueIsPaused bool       `bun:"sla_solution_due_is_paused" json:"slaSolutionDueIsPaused"`
 	SLARealResponseDate    *time.Time `bun:"sla_real_response_date" json:"slaRealResponseDate"`
 	SLAManualBy            *string    `bun:"sla_manual_by" json:"slaManualBy"`
+	// Chat: the ticket a closed chat became (origin 5): the chat, its group and widget, the
+	// seconds the visitor waited in the queue and the seconds the chat was active.
+	ChatID          *string `bun:"chat_id" json:"chatId"`
+	ChatGroup       *string `bun:"chat_group" json:"chatGroup"`
+	ChatWidget      *string `bun:"chat_widget" json:"chatWidget"`
+	ChatWaitingTime *int64  `bun:"chat_waiting_time" json:"chatWaitingTime"`
+	ChatTalkTime    *int64  `bun:"chat_talk_time" json:"chatTalkTime"`
 	// Version rises with every change the workflow persists (Seq in the table).
 	Seq   int64  `bun:"seq" json:"version"`
 	RunID string `bun:"run_id" json:"-"` // set by the persisting activity from its own info

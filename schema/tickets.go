@@ -25,6 +25,7 @@ var ticketColumns = []string{
 	"updated_at", "resolved_at", "closed_at", "action_count", "seq", "run_id", "parent_id",
 	"sla_policy_id", "sla_response_due", "sla_solution_due", "sla_solution_due_is_paused",
 	"sla_real_response_date", "sla_manual_by",
+	"chat_id", "chat_group", "chat_widget", "chat_waiting_time", "chat_talk_time",
 }
 
 // SaveTicket writes a ticket change in one transaction. It is idempotent and ordered: the write

@@ -31,6 +31,9 @@ SEARCH_ATTRIBUTES=(
   OwnerId=Keyword
   TeamId=Keyword
   SlaDue=Datetime
+  ChatGroup=Keyword
+  ChatAgent=Keyword
+  ChatState=Keyword
 )
 
 log() { echo "temporal.sh: $*" >&2; }

@@ -49,6 +49,8 @@ type chatWorkflow struct {
 	// the change is written. sending: the deliverer has the outbox's first event in flight.
 	notes   []ChatDistributorEvent
 	sending bool
+	// lastSA are the search attribute values last upserted in this run.
+	lastSA []string
 }
 
 func checkChatInput(in ChatInput) error {
@@ -144,6 +146,7 @@ func (w *chatWorkflow) run(ctx workflow.Context, fresh bool) (ChatView, error) {
 			return w.view(), err
 		}
 	}
+	w.upsertSearchAttributes(ctx)
 	w.deliver(ctx)
 	for w.st.Chat.State != ChatClosed {
 		if w.shouldContinueAsNew(ctx) {
@@ -379,7 +382,36 @@ func (w *chatWorkflow) apply(ctx workflow.Context, check func() error, mutate fu
 	w.notes = nil
 	w.version++
 	w.changes++
+	w.upsertSearchAttributes(ctx)
 	return nil
+}
+
+// chatSearchAttributesVersion: runs recorded before the chat's search attributes were kept
+// replay without them.
+const chatSearchAttributesVersion = "chat-search-attributes"
+
+// upsertSearchAttributes publishes the chat's group, agent and state when they changed.
+func (w *chatWorkflow) upsertSearchAttributes(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, chatSearchAttributesVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	c := w.st.Chat
+	agent := ""
+	if c.AgentID != nil {
+		agent = *c.AgentID
+	} else if c.OfferedTo != nil {
+		agent = *c.OfferedTo
+	}
+	current := []string{c.GroupID, agent, c.State}
+	if slices.Equal(current, w.lastSA) {
+		return
+	}
+	w.lastSA = current
+	err := workflow.UpsertTypedSearchAttributes(ctx, keywordOrUnset(SAChatGroup, c.GroupID),
+		keywordOrUnset(SAChatAgent, agent), keywordOrUnset(SAChatState, c.State))
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("chat search attributes not upserted", "err", err)
+	}
 }
 
 func persistChat(ctx workflow.Context, wr ChatWrite) error {

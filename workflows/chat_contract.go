@@ -3,6 +3,8 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -111,6 +113,15 @@ const (
 	DefaultInactivityWarningLead = time.Minute
 	// MaxChatMessageChars bounds a message's body.
 	MaxChatMessageChars = 10000
+)
+
+// Search attributes the ChatSession workflow keeps current (registered with the ticket's in
+// SearchAttributeTypes), so operators find a chat in the Temporal UI by its group, the agent in
+// charge (or the one it is offered to) and its state.
+var (
+	SAChatGroup = temporal.NewSearchAttributeKeyKeyword("ChatGroup")
+	SAChatAgent = temporal.NewSearchAttributeKeyKeyword("ChatAgent")
+	SAChatState = temporal.NewSearchAttributeKeyKeyword("ChatState")
 )
 
 // ChatWorkflowID is the readable workflow ID of a chat session: chat/<uuid>.

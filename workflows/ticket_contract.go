@@ -57,6 +57,7 @@ var (
 var SearchAttributeTypes = map[string]string{
 	"TicketId": "Int", "TicketStatus": "Keyword", "BaseStatus": "Keyword", "Urgency": "Keyword",
 	"OwnerId": "Keyword", "TeamId": "Keyword", "SlaDue": "Datetime",
+	"ChatGroup": "Keyword", "ChatAgent": "Keyword", "ChatState": "Keyword", // the ChatSession's (chat_contract.go)
 }
 
 // TicketStartOptions starts a new ticket's workflow: refused when one with the ID runs already,

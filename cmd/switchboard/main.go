@@ -227,7 +227,7 @@ func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Cl
 	var w sdkworker.Worker
 	err := retry(ctx, log, "start the worker", func() error {
 		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow},
-			Blobs: blobs}, opts)
+			Blobs: blobs, AutoCloseAfter: cfg.AutoCloseAfter}, opts)
 		return w.Start()
 	})
 	return w, err
