@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -13,8 +14,8 @@ import (
 // Chat attachments: files uploaded to a chat session (POST /public/chat/v1/sessions/{id}/
 // attachments for visitors; the agents' chat routes use the same pipeline, receiveUploads),
 // stored as attachments rows with chat_id set. A message names them by attachmentIds; once the
-// message is stored its seq is written as the rows' action_id (referenceChatAttachments), which
-// keeps them from the 24-hour expiry of unreferenced uploads.
+// message is stored its seq is written as the rows' action_id (schema.ReferenceChatAttachments,
+// in the chat's projection transaction), which keeps them from the expiry of unsent uploads.
 
 // chatAttachmentRefs resolves the uploads a chat message carries: each id an upload to this
 // chat, by the message's author, not yet carried by another message, listed once. A bad id is
@@ -55,22 +56,16 @@ func (s *Server) chatAttachmentRefs(ctx context.Context, chatID, authorID string
 		seen[id] = true
 		refs = append(refs, schema.AttachmentRef{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType, Size: a.Size})
 	}
+	// Claimed, as a ticket message's files are (attachmentsForMessage): kept past their expiry
+	// until the message is stored; one that expired since the read above is refused.
+	claimed, err := schema.ClaimChatAttachments(ctx, s.db, chatID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		if !slices.Contains(claimed, id) {
+			return nil, errField(fmt.Sprintf("attachmentIds[%d]", i), "attachment %q expired or was taken by another message; upload it again", id)
+		}
+	}
 	return refs, nil
-}
-
-// referenceChatAttachments marks the uploads of chat chatID carried by its message seq.
-// Idempotent: an upload already carried by a message is left alone.
-func (s *Server) referenceChatAttachments(ctx context.Context, chatID string, seq int64, refs []schema.AttachmentRef) error {
-	if len(refs) == 0 {
-		return nil
-	}
-	ids := make([]string, len(refs))
-	for i, r := range refs {
-		ids[i] = r.ID
-	}
-	_, err := s.db.NewUpdate().Model((*schema.Attachment)(nil)).
-		Set("action_id = ?", seq).Set("referenced_at = now()").
-		Where("id IN (?)", bun.In(ids)).Where("chat_id = ?", chatID).Where("action_id IS NULL").
-		Exec(ctx)
-	return err
 }

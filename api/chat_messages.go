@@ -31,9 +31,7 @@ func (s *Server) sendChatMessage(c *fiber.Ctx, chatID, authorID, role string, in
 	arg.Attachments = refs
 	var out workflows.ChatMessage
 	updateID := "chat-message/" + chatID + "/" + authorID + "/" + *in.ClientMessageID
-	if err = s.runChatUpdate(c, chatID, workflows.UpdateChatSendMessage, updateID, arg, &out); err != nil {
-		return out, err
-	}
-	// The stored message carries its files: they are no longer unreferenced uploads.
-	return out, s.referenceChatAttachments(c.UserContext(), chatID, out.Seq, out.Attachments)
+	// The chat's projection marks the files as carried, in the transaction that stores the message.
+	err = s.runChatUpdate(c, chatID, workflows.UpdateChatSendMessage, updateID, arg, &out)
+	return out, err
 }

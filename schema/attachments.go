@@ -35,17 +35,38 @@ type Attachment struct {
 // missing from the answer expired meanwhile. A claim keeps the upload from its expiry for the
 // hold given to ExpireAttachment; one that no message follows lapses then.
 func ClaimAttachments(ctx context.Context, db bun.IDB, ticketID int64, ids []string) ([]string, error) {
+	return claim(ctx, db, "ticket_id", ticketID, ids)
+}
+
+// ClaimChatAttachments is ClaimAttachments for the uploads of a chat.
+func ClaimChatAttachments(ctx context.Context, db bun.IDB, chatID string, ids []string) ([]string, error) {
+	return claim(ctx, db, "chat_id", chatID, ids)
+}
+
+func claim(ctx context.Context, db bun.IDB, ownerColumn string, owner any, ids []string) ([]string, error) {
 	var claimed []string
 	if len(ids) == 0 {
 		return claimed, nil
 	}
 	err := db.NewUpdate().Model((*Attachment)(nil)).Set("claimed_at = now()").
-		Where("id IN (?)", bun.In(ids)).Where("ticket_id = ?", ticketID).Where("action_id IS NULL").
+		Where("id IN (?)", bun.In(ids)).Where("? = ?", bun.Ident(ownerColumn), owner).Where("action_id IS NULL").
 		Returning("id").Scan(ctx, &claimed)
 	if isNoRowsErr(err) {
 		err = nil
 	}
 	return claimed, err
+}
+
+// ReferenceChatAttachments marks the uploads ids of chat chatID as carried by its message seq,
+// in the chat's projection transaction (SaveChat). Idempotent: an upload already carried by a
+// message is left alone.
+func ReferenceChatAttachments(ctx context.Context, db bun.IDB, chatID string, seq int64, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := db.NewUpdate().Model((*Attachment)(nil)).Set("action_id = ?", seq).Set("referenced_at = now()").
+		Where("id IN (?)", bun.In(ids)).Where("chat_id = ?", chatID).Where("action_id IS NULL").Exec(ctx)
+	return err
 }
 
 func isNoRowsErr(err error) bool { return err == sql.ErrNoRows }

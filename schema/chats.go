@@ -86,6 +86,15 @@ func SaveChat(ctx context.Context, db bun.IDB, c ChatRow, msgs []ChatMessageRow,
 			if _, err := tx.NewInsert().Model(&msgs).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 				return err
 			}
+			for _, m := range msgs { // the files a stored message carries are no longer unsent uploads
+				ids := make([]string, len(m.Attachments))
+				for i, a := range m.Attachments {
+					ids[i] = a.ID
+				}
+				if err := ReferenceChatAttachments(ctx, tx, c.ID, m.Seq, ids); err != nil {
+					return err
+				}
+			}
 		}
 		if len(evs) > 0 {
 			if _, err := tx.NewInsert().Model(&evs).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // ChatSession is the workflow of one live chat, chat/<uuid>: queued → offered (to one agent) →
@@ -578,6 +580,13 @@ func (w *chatWorkflow) validateSendMessage(ctx workflow.Context, in SendChatMess
 	}
 	if err := w.checkNotClosed(); err != nil {
 		return err
+	}
+	for _, m := range w.st.Messages { // a file is carried by one message (two sent at once included)
+		for _, a := range m.Attachments {
+			if slices.ContainsFunc(in.Attachments, func(b schema.AttachmentRef) bool { return b.ID == a.ID }) {
+				return Invalid("attachmentIds", "attachment %s is already part of message %d", a.ID, m.Seq)
+			}
+		}
 	}
 	c := w.st.Chat
 	switch in.Role {

@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // chatActs stands in for the chat's activities and records, with the simulated instant, what
@@ -449,6 +451,27 @@ func (s *ChatSuite) TestARepeatedClientMessageIDAddsOneMessage() {
 	s.Equal(int64(2), other.val.(ChatMessage).Seq)
 	s.Len(v.Messages, 2)
 	s.Equal(int64(2), v.Chat.MessageCount)
+}
+
+// A file goes with one message: a second message naming it (sent at the same moment, say) is
+// refused naming attachmentIds, and writes nothing.
+func (s *ChatSuite) TestAFileIsCarriedByOneMessage() {
+	s.update(0, UpdateChatOffer, OfferChatInput{AgentID: "a-1"})
+	s.update(0, UpdateChatAccept, AcceptChatInput{AgentID: "a-1"})
+	file := []schema.AttachmentRef{{ID: "f-1", Filename: "a.pdf", ContentType: "application/pdf", Size: 3}}
+	one, two := customerSays("the file"), customerSays("the file again")
+	one.ClientMessageID, one.Attachments = "m-1", file
+	two.ClientMessageID, two.Attachments = "m-2", file
+	first := s.update(10*time.Second, UpdateChatSendMessage, one)
+	second := s.update(10*time.Second, UpdateChatSendMessage, two)
+	s.closeAt(time.Minute)
+	s.env.ExecuteWorkflow(ChatSessionWorkflowType, chatInput())
+	v := s.result()
+
+	s.Require().NoError(first.err)
+	s.Require().Error(second.rejected)
+	s.Equal("attachmentIds", ErrorField(second.rejected))
+	s.Len(v.Messages, 1)
 }
 
 func (s *ChatSuite) TestEveryRejectionWritesNothing() {
