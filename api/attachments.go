@@ -50,7 +50,7 @@ const maxFilenameBytes = 255
 // a client still sending gets the answer; past it the connection is closed after the answer.
 const drainLimit = 8 << 20
 
-var uploadPath = regexp.MustCompile(`(?i)^(/api/v1/tickets/[^/]+/attachments|/public/chat/v1/sessions/[^/]+/attachments)/?$`)
+var uploadPath = regexp.MustCompile(`(?i)^(/api/v1/tickets/[^/]+/attachments|/api/v1/chats/[^/]+/attachments|/public/chat/v1/sessions/[^/]+/attachments)/?$`)
 
 // streamedBody tells the requests whose body is read as a stream by their handler and never held
 // in memory: attachment uploads (a ticket's, a chat session's). Every other request's body is read whole, within the body

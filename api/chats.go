@@ -30,6 +30,7 @@ func (s *Server) chatRoutes(r fiber.Router) {
 	r.Get("/chats/:id", requirePerm(PermTicketsRead), staffOnly, s.getChat)
 	r.Post("/chats/:id/accept", requirePerm(PermTicketsWrite), staffOnly, s.acceptChat)
 	r.Post("/chats/:id/messages", requirePerm(PermTicketsWrite), staffOnly, s.postChatMessage)
+	r.Post("/chats/:id/attachments", requirePerm(PermTicketsWrite), staffOnly, s.uploadChatAttachments)
 	r.Get("/chats/:id/messages", requirePerm(PermTicketsRead), staffOnly, s.listChatMessages)
 	r.Post("/chats/:id/transfer", requirePerm(PermTicketsWrite), staffOnly, s.transferChat)
 	r.Post("/chats/:id/invite", requirePerm(PermTicketsWrite), staffOnly, s.inviteToChat)
@@ -554,4 +555,23 @@ func (s *Server) closeChat(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(chatJSON(ch))
+}
+
+// uploadChatAttachments is POST /chats/{id}/attachments: the messenger's upload pipeline and
+// allow-list (receiveUploads), the uploads belonging to the chat, for the uploader's messages.
+func (s *Server) uploadChatAttachments(c *fiber.Ctx) error {
+	body := bodyReader(c) // bodyLimit drains what is left
+	row, err := s.loadChatRow(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if row.State == workflows.ChatClosed {
+		return errConflict("chat %s is closed", row.ID)
+	}
+	chatID := row.ID
+	rows, err := s.receiveUploads(c, body, principal(c).Person.ID, func(a *schema.Attachment) { a.ChatID = &chatID })
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(attachmentsAnswer{Attachments: rows})
 }

@@ -111,3 +111,39 @@ func TestAnUploadUnderAHeldLockIsRefusedAndLeavesNothing(t *testing.T) {
 	a := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "locked.txt", data: data})[0]
 	require.Equal(t, data, s.download(t, p.agentTok, a.ID).expect(200).body)
 }
+
+// An agent sends a file in a chat: uploaded to the chat with the messenger's pipeline, carried
+// by one message (marked so in the chat's projection, so its expiry keeps it), refused on a
+// second message, downloadable by staff; a closed chat takes no upload.
+func TestAnAgentSendsAFileInAChat(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	ctx := context.Background()
+	g := s.manualChatGroup(t, p.agent)
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Chat file", "clientIds": []string{p.customer}})
+	var ch chatJSON
+	s.call(t, p.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/chat", tk.ID), map[string]any{"groupId": g.ID}).expect(201).decode(&ch)
+
+	data := unique("chat file")
+	body, ct := multipartBody(t, upFile{name: "guide.txt", data: data})
+	var up struct {
+		Attachments []attachmentJSON `json:"attachments"`
+	}
+	s.call(t, p.agentTok, "POST", "/api/v1/chats/"+ch.ID+"/attachments", body, header{"Content-Type", ct}).expect(201).decode(&up)
+	require.Len(t, up.Attachments, 1)
+	a := up.Attachments[0]
+	s.chatCall(t, p.agentTok, ch.ID, "messages", map[string]any{"body": "the guide", "clientMessageId": "f-1",
+		"attachmentIds": []string{a.ID}}).expect(201)
+	var row schema.Attachment
+	require.NoError(t, s.db.NewSelect().Model(&row).Where("id = ?", a.ID).Scan(ctx))
+	require.NotNil(t, row.ActionID, "the stored message carries it")
+	require.EqualValues(t, 1, *row.ActionID)
+	s.chatCall(t, p.agentTok, ch.ID, "messages", map[string]any{"body": "again", "clientMessageId": "f-2",
+		"attachmentIds": []string{a.ID}}).expectError(422, "validation_failed", "attachmentIds[0]")
+	require.Equal(t, data, s.download(t, p.agentTok, a.ID).expect(200).body)
+
+	s.chatChange(t, p.agentTok, ch.ID, "close", nil)
+	body, ct = multipartBody(t, upFile{name: "late.txt", data: unique("late")})
+	s.call(t, p.agentTok, "POST", "/api/v1/chats/"+ch.ID+"/attachments", body, header{"Content-Type", ct}).expectError(409, "conflict")
+	s.call(t, p.customerTok, "POST", "/api/v1/chats/"+ch.ID+"/attachments", body, header{"Content-Type", ct}).expectError(403, "forbidden")
+}
