@@ -33,6 +33,8 @@ type Activities struct {
 	// Config caches the configuration trigger evaluation reads; nil reads it for every event.
 	// The worker's listener keeps it current (worker.New sets one up).
 	Config *ConfigCache
+	// Chat configures chat distribution's activities (idle check, metrics).
+	Chat ChatDistribution
 
 	rulesOnce sync.Once
 	ruleCache *rules.Cache
