@@ -401,7 +401,9 @@ func (w *distributor) onChat(ctx workflow.Context, e ChatDistributorEvent) {
 		for _, a := range e.AgentIDs {
 			w.seat(e.ChatID, c, a, now, false)
 			if c.OfferedTo == a {
-				c.OfferedTo, c.OfferID, c.Offering = "", "", false
+				// An offer withdrawn (a close, a transfer): the chat's next event says where it
+				// is now; until then it is not offered again.
+				c.OfferedTo, c.OfferID, c.Offering, c.Waiting = "", "", false, false
 			}
 		}
 	case DistributorChatGone:
