@@ -67,7 +67,9 @@ func chatKey(id string) string  { return "chat:" + id }
 
 // SubscribeTicket returns wake-ups for a ticket's conversation until cancel is called. The
 // channel holds one pending wake-up; more coalesce into it.
-func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) { return h.subscribeWake(ticketKey(id)) }
+func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) {
+	return h.subscribeWake(ticketKey(id))
+}
 
 // SubscribeChat returns wake-ups for a chat (a change of its state or transcript) until cancel
 // is called, as SubscribeTicket.
