@@ -108,25 +108,58 @@ func (s *scale) benchChat() error {
 	seen := map[string]bool{}
 	lctx, stopListen := context.WithCancel(ctx)
 	defer stopListen()
+	notes := ln.Channel()
 	go func() {
 		for {
-			_, id, err := ln.ReceiveTimeout(lctx, time.Minute)
-			if err != nil {
+			var n pgdriver.Notification
+			select {
+			case n = <-notes:
+			case <-lctx.Done():
 				return
 			}
-			at := time.Now()
-			if seen[id] {
+			// Take every wake-up already here, then look them up in one query (queue positions
+			// wake every waiting chat's stream on each change; one query each would make the
+			// listener the bottleneck being measured).
+			at := map[string]time.Time{n.Payload: time.Now()}
+		drain:
+			for {
+				select {
+				case n = <-notes:
+					if _, ok := at[n.Payload]; !ok {
+						at[n.Payload] = time.Now()
+					}
+				default:
+					break drain
+				}
+			}
+			var batch []string
+			for id := range at {
+				if !seen[id] {
+					batch = append(batch, id)
+				}
+			}
+			if len(batch) == 0 {
 				continue
 			}
-			var agent string
-			err = s.db.NewRaw(`SELECT agent_id FROM chat_events WHERE chat_id = ? AND type = 'offered'
-				ORDER BY version DESC, n DESC LIMIT 1`, id).Scan(lctx, &agent)
-			if err != nil || inbox[agent] == nil {
+			var rows []struct {
+				ChatID  string `bun:"chat_id"`
+				AgentID string `bun:"agent_id"`
+			}
+			err := s.db.NewRaw(`SELECT DISTINCT ON (chat_id) chat_id, agent_id FROM chat_events
+				WHERE chat_id = ANY(?::text[]) AND type = 'offered' ORDER BY chat_id, version DESC, n DESC`,
+				pgdialect.Array(batch)).Scan(lctx, &rows)
+			if err != nil {
 				continue
 			}
-			seen[id] = true
-			offersSeen.Add(1)
-			inbox[agent] <- offer{id, at}
+			sort.Slice(rows, func(i, j int) bool { return at[rows[i].ChatID].Before(at[rows[j].ChatID]) })
+			for _, r := range rows {
+				if inbox[r.AgentID] == nil {
+					continue
+				}
+				seen[r.ChatID] = true
+				offersSeen.Add(1)
+				inbox[r.AgentID] <- offer{r.ChatID, at[r.ChatID]}
+			}
 		}
 	}()
 
@@ -347,3 +380,4 @@ func (s *scale) signalRoundTrips(n int) (result, error) {
 	res.count = len(res.latencies)
 	return res, nil
 }
+

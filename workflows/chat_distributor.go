@@ -135,7 +135,9 @@ type distributor struct {
 	st     *ChatDistributorState
 	dirty  bool
 	flight int // activities in flight beside the main loop
-	events int // signals this run
+	// recording: a RecordChatQueue is in flight; changes meanwhile go in the next one.
+	recording bool
+	events    int // signals this run
 }
 
 func (w *distributor) run(ctx workflow.Context) error {
@@ -171,9 +173,7 @@ func (w *distributor) run(ctx workflow.Context) error {
 		now := workflow.Now(ctx)
 		w.dueTimers(ctx, now)
 		w.distribute(ctx)
-		if err := w.record(ctx); err != nil {
-			return err
-		}
+		w.record(ctx)
 		if w.wantsNewRun(ctx) && w.flight == 0 && !w.dirty && w.pendingLoad() == 0 {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
@@ -640,8 +640,14 @@ func (w *distributor) requeueOffers(ctx workflow.Context, agent string, a *DistA
 	}
 }
 
-// record writes what changed since the last record: queue positions and metrics.
-func (w *distributor) record(ctx workflow.Context) error {
+// record writes what changed since the last record: queue positions and metrics. It runs
+// beside the main loop, one at a time (so a later write never lands before an earlier one),
+// as a regular activity (a local one would hold the workflow task open, and with it every
+// signal behind it); offers do not wait for it.
+func (w *distributor) record(ctx workflow.Context) {
+	if w.recording {
+		return // its end marks the state dirty, and the next record takes what changed
+	}
 	var rec ChatQueueRecord
 	lengths := map[string]int{}
 	seen := map[string]bool{}
@@ -677,12 +683,17 @@ func (w *distributor) record(ctx workflow.Context) error {
 	}
 	changed := len(rec.Positions) > 0 || len(w.st.Waits) > 0 || !mapsEqual(lengths, w.st.LastLengths) || !mapsEqual(seats, w.st.LastSeats)
 	if !changed {
-		return nil
+		return
 	}
 	rec.QueueLengths, rec.AgentSeats, rec.Waits = lengths, seats, w.st.Waits
 	w.st.LastLengths, w.st.LastSeats, w.st.Waits = lengths, seats, nil
-	err := workflow.ExecuteActivity(distributorActivityCtx(ctx), ActivityRecordChatQueue, rec).Get(ctx, nil)
-	return survive(ctx, "recording the chat queue", err)
+	w.recording = true
+	w.flight++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.recording = false; w.flight--; w.dirty = true }()
+		err := workflow.ExecuteActivity(distributorActivityCtx(ctx), ActivityRecordChatQueue, rec).Get(ctx, nil)
+		_ = survive(ctx, "recording the chat queue", err)
+	})
 }
 
 func mapsEqual(a, b map[string]int) bool {
