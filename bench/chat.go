@@ -380,4 +380,3 @@ func (s *scale) signalRoundTrips(n int) (result, error) {
 	res.count = len(res.latencies)
 	return res, nil
 }
-
