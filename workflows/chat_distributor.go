@@ -170,10 +170,13 @@ func (w *distributor) run(ctx workflow.Context) error {
 		if err := w.load(ctx); err != nil {
 			return err
 		}
-		now := workflow.Now(ctx)
-		w.dueTimers(ctx, now)
-		w.distribute(ctx)
-		w.record(ctx)
+		if !w.wantsNewRun(ctx) {
+			// Once a new run is wanted nothing new is started, so what is in flight drains
+			// and the run hands over; the next run decides at once from the carried state.
+			w.dueTimers(ctx, workflow.Now(ctx))
+			w.distribute(ctx)
+			w.record(ctx)
+		}
 		if w.wantsNewRun(ctx) && w.flight == 0 && !w.dirty && w.pendingLoad() == 0 {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
@@ -340,9 +343,11 @@ func (w *distributor) onStream(ctx workflow.Context, s AgentStream) {
 		a.Streams = map[string]time.Time{}
 	}
 	if s.Closed {
-		delete(a.Streams, s.StreamID)
-		if len(a.Streams) == 0 {
-			a.IdleSince = now
+		if _, open := a.Streams[s.StreamID]; open {
+			delete(a.Streams, s.StreamID)
+			if len(a.Streams) == 0 {
+				a.IdleSince = now
+			}
 		}
 	} else {
 		a.Streams[s.StreamID] = now

@@ -299,8 +299,9 @@ func TestChatDistributorContinueAsNewKeepsState(t *testing.T) {
 	d.at(time.Second, func() {
 		d.event(DistributorChatWaiting, "c1", "g", time.Second, nil)
 		d.event(DistributorChatWaiting, "c2", "g", 2*time.Second, nil)
-		d.event(DistributorChatWaiting, "c3", "g", 3*time.Second, nil)
 	})
+	// The fourth signal asks for a new run: c3 is not offered by this one.
+	d.at(2*time.Second, func() { d.event(DistributorChatWaiting, "c3", "g", 3*time.Second, nil) })
 	d.run(ChatDistributorInput{MaxEventsPerRun: 3}, time.Minute)
 	var can *workflow.ContinueAsNewError
 	require.ErrorAs(t, d.env.GetWorkflowError(), &can)
