@@ -85,6 +85,9 @@ func (s *Server) putAgentChat(c *fiber.Ctx) error {
 // were written. It fails with a 503: the write is done and idempotent, so the client retries it
 // and the retry signals again.
 func (s *Server) chatConfigChanged(ctx context.Context, change workflows.ChatConfigChange) error {
+	if s.temporal == nil {
+		return errUnavailable("Temporal")
+	}
 	if err := workflows.SignalChatDistributor(ctx, s.temporal, s.cfg.TaskQueue, workflows.SignalChatConfigChanged, change); err != nil {
 		s.log.Warn("signalling the chat distributor failed", "err", err)
 		return errUnavailable("the chat distributor")

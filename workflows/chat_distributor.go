@@ -218,7 +218,8 @@ func (w *distributor) run(ctx workflow.Context) error {
 		cond := func() bool {
 			return w.dirty || w.pendingLoad() > 0 || (w.wantsNewRun(ctx) && w.flight == 0)
 		}
-		if at, ok := w.nextTimer(); ok {
+		// While a new run is wanted the timers wait for it (dueTimers is not run meanwhile).
+		if at, ok := w.nextTimer(); ok && !w.wantsNewRun(ctx) {
 			if d := at.Sub(workflow.Now(ctx)); d > 0 {
 				if _, err := workflow.AwaitWithTimeout(ctx, d, cond); err != nil {
 					return err
