@@ -252,6 +252,36 @@ func (s *scale) benchChat() error {
 	aw.Wait()
 	stopListen()
 
+	// What the distributor's one run did (how many workflow tasks took the signals).
+	var distributorLine string
+	{
+		it := s.tc.GetWorkflowHistory(ctx, workflows.ChatDistributorWorkflowID(s.queue), "", false, 0)
+		var n int
+		sched := map[int64]time.Time{}
+		var wft, act []time.Duration
+		var sigs int
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				break
+			}
+			n++
+			t := e.GetEventTime().AsTime()
+			switch e.GetEventType().String() {
+			case "WorkflowTaskScheduled", "ActivityTaskScheduled":
+				sched[e.GetEventId()] = t
+			case "WorkflowTaskStarted":
+				wft = append(wft, t.Sub(sched[e.GetWorkflowTaskStartedEventAttributes().GetScheduledEventId()]))
+			case "ActivityTaskStarted":
+				act = append(act, t.Sub(sched[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()]))
+			case "WorkflowExecutionSignaled":
+				sigs++
+			}
+		}
+		w := result{latencies: wft}
+		distributorLine = fmt.Sprintf("  distributor history: %d events, %d signals in %d workflow tasks (task schedule -> start p50 %.1f ms, p99 %.1f ms); %d regular activities",
+			n, sigs, len(wft), ms(w.pct(.5)), ms(w.pct(.99)), len(act))
+	}
 	doubles, overruns, err := s.chatOfferAudit(ids)
 	if err != nil {
 		return err
@@ -267,6 +297,7 @@ func (s *scale) benchChat() error {
 	fmt.Printf("chat: %d chats at once into %d agents (limit %d), agents closing after 20-200 ms; backend: Temporal CLI dev server (SQLite file, WAL) + local PostgreSQL\n",
 		benchChats, benchChatAgents, benchChatLimit)
 	fmt.Printf("  all closed in %.1f s (%d closed, %d failed operations)\n", elapsed.Seconds(), closed.Load(), failures.Load())
+	fmt.Println(distributorLine)
 	fmt.Printf("  double offers: %d (must be 0)   limit overruns: %d (must be 0)\n", doubles, overruns)
 	fmt.Printf("  %-44s p50 %6.1f ms   p99 %6.1f ms   (%d)\n", "freed seat -> next offer seen by the agent", ms(fr.pct(0.5)), ms(fr.pct(0.99)), fr.count)
 	fmt.Printf("  %-44s p50 %6.1f ms   p99 %6.1f ms   (%d)\n", "baseline: signal -> workflow -> NOTIFY", ms(base.pct(0.5)), ms(base.pct(0.99)), base.count)
