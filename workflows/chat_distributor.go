@@ -660,8 +660,7 @@ func (w *distributor) requeueOffers(ctx workflow.Context, agent string, a *DistA
 
 // record writes what changed since the last record: queue positions and metrics. It runs
 // beside the main loop, one at a time (so a later write never lands before an earlier one),
-// as a regular activity (a local one would hold the workflow task open, and with it every
-// signal behind it); offers do not wait for it.
+// as a local activity like the offers (see distributorLocalCtx); offers do not wait for it.
 func (w *distributor) record(ctx workflow.Context) {
 	if w.recording {
 		return // its end marks the state dirty, and the next record takes what changed
