@@ -319,3 +319,30 @@ func TestChatDistributorContinueAsNewKeepsState(t *testing.T) {
 	d2.run(next, time.Minute)
 	require.Equal(t, []distCall{{"c3", "a", 10 * time.Second}}, d2.acts.offersSorted())
 }
+
+func TestChatDistributorManualGroupOffersNothing(t *testing.T) {
+	d := newDistTest(t, []DistributorGroup{{ID: "m", Automatic: false, Members: []string{"a"}}}, "a")
+	d.at(time.Second, func() {
+		d.event(DistributorChatWaiting, "c1", "m", time.Second, nil)
+		d.event(DistributorChatWaiting, "c2", "m", 2*time.Second, nil)
+	})
+	// a accepts c1 from the queue at 5s: c2 moves up to the first place.
+	d.at(5*time.Second, func() { d.event(DistributorSeatsTaken, "c1", "m", time.Second, []string{"a"}) })
+	d.run(ChatDistributorInput{}, time.Minute)
+	require.Empty(t, d.acts.offersSorted())
+	d.acts.mu.Lock()
+	defer d.acts.mu.Unlock()
+	var waits []time.Duration
+	var last map[string]int
+	pos := map[string]int{}
+	for _, r := range d.acts.records {
+		waits = append(waits, r.Waits...)
+		for _, p := range r.Positions {
+			pos[p.ChatID] = p.Position
+		}
+		last = r.QueueLengths
+	}
+	require.Equal(t, []time.Duration{4 * time.Second}, waits)
+	require.Equal(t, map[string]int{"c1": 0, "c2": 1}, pos)
+	require.Equal(t, map[string]int{"m": 1}, last)
+}
