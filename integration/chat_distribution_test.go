@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -240,4 +241,39 @@ func TestChatDistribution(t *testing.T) {
 	}
 	require.LessOrEqual(t, hi-lo, 1, "spread %v", got)
 	require.Empty(t, positions(), "closed chats keep no queue position")
+}
+
+// TestChatDistributionStreamPresence: an agent's open event stream is seen by the distributor,
+// and its close too.
+func TestChatDistributionStreamPresence(t *testing.T) {
+	s := newStack(t, stackOptions{worker: true})
+	defer s.close()
+	p := s.newPeople(t)
+	streams := func() int {
+		res, err := s.tc.QueryWorkflow(context.Background(), workflows.ChatDistributorWorkflowID(s.taskQueue), "", workflows.QueryState)
+		if err != nil {
+			return -1
+		}
+		var st workflows.ChatDistributorState
+		require.NoError(t, res.Get(&st))
+		if a := st.Agents[p.agent]; a != nil {
+			return len(a.Streams)
+		}
+		return 0
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/api/v1/stream?token="+p.agentTok, nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode)
+	require.Eventually(t, func() bool { return streams() == 1 }, 20*time.Second, 100*time.Millisecond)
+	cancel()
+	res.Body.Close()
+	// The server notices the client went away when a heartbeat write fails (15-30 s: the first
+	// write after the close may still be taken by the kernel), and a stream whose beats stop
+	// counts as closed 60 s after the last one: either way it is gone well within 90 s.
+	closedAt := time.Now()
+	require.Eventually(t, func() bool { return streams() == 0 }, 90*time.Second, 200*time.Millisecond)
+	t.Logf("the distributor saw the stream gone %.1f s after the client left", time.Since(closedAt).Seconds())
 }

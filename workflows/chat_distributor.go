@@ -141,6 +141,10 @@ type distributor struct {
 }
 
 func (w *distributor) run(ctx workflow.Context) error {
+	// State (QueryState) shows operators and tests what the distributor holds.
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ChatDistributorState, error) { return *w.st, nil }); err != nil {
+		return err
+	}
 	chats := workflow.GetSignalChannel(ctx, SignalChatChanged)
 	configs := workflow.GetSignalChannel(ctx, SignalChatConfigChanged)
 	streams := workflow.GetSignalChannel(ctx, SignalAgentStreamed)

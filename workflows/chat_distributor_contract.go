@@ -11,6 +11,7 @@ import (
 // implements the activities).
 const (
 	ChatDistributorWorkflowType = "ChatDistributor"
+	// The query is QueryState ("State"): it answers the ChatDistributorState.
 
 	// SignalChatChanged carries a ChatDistributorEvent from a chat's outbox.
 	SignalChatChanged = "ChatChanged"
