@@ -34,6 +34,8 @@ type Activities struct {
 	// Config caches the configuration trigger evaluation reads; nil reads it for every event.
 	// The worker's listener keeps it current (worker.New sets one up).
 	Config *ConfigCache
+	// Chat configures chat distribution's activities (idle check, metrics).
+	Chat ChatDistribution
 
 	// AutoCloseAfter is the auto-close period of the tickets activities open (a closed chat's),
 	// as the API's (SWITCHBOARD_AUTO_CLOSE_AFTER). Zero: workflows.DefaultAutoCloseAfter.

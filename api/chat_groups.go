@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/internal/chatconfig"
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/workflows"
 )
 
 // Chat groups are the live-chat counterpart of call groups: ordered agents, how chats are
@@ -214,7 +215,10 @@ func (s *Server) saveChatGroup(c *fiber.Ctx, g, before *schema.ChatGroup, in *ch
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
-	return writeConfig(c, s.db, chatGroups, g, before, action, status)
+	if err := writeConfig(c, s.db, chatGroups, g, before, action, status); err != nil {
+		return err
+	}
+	return s.chatConfigChanged(c.UserContext(), workflows.ChatConfigChange{GroupIDs: []string{g.ID}})
 }
 
 // deleteChatGroup removes a group no widget offers (409 otherwise); its members go with it.

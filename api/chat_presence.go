@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/workflows"
 )
 
 // An agent's chat presence: online (offered chats), away (offered nothing new) or offline.
@@ -74,5 +75,22 @@ func (s *Server) putAgentChat(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := s.chatConfigChanged(ctx, workflows.ChatConfigChange{AgentIDs: []string{p.ID}}); err != nil {
+		return err
+	}
 	return c.JSON(pr)
+}
+
+// chatConfigChanged tells the chat distributor (starting it when needed) that groups or presence
+// were written. It fails with a 503: the write is done and idempotent, so the client retries it
+// and the retry signals again.
+func (s *Server) chatConfigChanged(ctx context.Context, change workflows.ChatConfigChange) error {
+	if s.temporal == nil {
+		return errUnavailable("Temporal")
+	}
+	if err := workflows.SignalChatDistributor(ctx, s.temporal, s.cfg.TaskQueue, workflows.SignalChatConfigChanged, change); err != nil {
+		s.log.Warn("signalling the chat distributor failed", "err", err)
+		return errUnavailable("the chat distributor")
+	}
+	return nil
 }

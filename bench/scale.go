@@ -42,6 +42,7 @@ func registerScale(w interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 }) {
 	w.RegisterWorkflowWithOptions(SleepUntil, workflow.RegisterOptions{Name: "BenchSleepUntil"})
+	w.RegisterWorkflowWithOptions(BenchEcho, workflow.RegisterOptions{Name: "BenchEcho"})
 }
 
 // SleepUntil is the bare-timer baseline: one durable timer until the instant. It returns when
@@ -187,6 +188,7 @@ func (s *scale) run(only string, slaTickets int) error {
 		{"sla", func() error { return s.benchSLA(slaTickets) }},
 		{"messenger", s.benchMessengerDelivery},
 		{"upload", s.benchUpload},
+		{"chat", s.benchChat},
 	} {
 		if only == "" || only == b.name {
 			if err := b.f(); err != nil {

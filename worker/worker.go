@@ -70,6 +70,7 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.Ticket, workflow.RegisterOptions{Name: workflows.TicketWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.PhoneCall, workflow.RegisterOptions{Name: workflows.CallWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.ChatSession, workflow.RegisterOptions{Name: workflows.ChatSessionWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.ChatDistributor, workflow.RegisterOptions{Name: workflows.ChatDistributorWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.ConfigRollout, workflow.RegisterOptions{Name: workflows.ConfigRolloutWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.AttachmentExpiry, workflow.RegisterOptions{Name: workflows.AttachmentExpiryWorkflowType})

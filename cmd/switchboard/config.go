@@ -48,6 +48,10 @@ type Config struct {
 	BlobURL string
 	// AttachmentMaxBytes is the largest file an upload may carry.
 	AttachmentMaxBytes int
+	// ChatIdle: an online agent without an event stream this long is away for chat
+	// distribution; ChatIdleGrace later their unanswered offers go back to the queue.
+	ChatIdle      time.Duration
+	ChatIdleGrace time.Duration
 }
 
 // envDefaults are the values used when a variable is unset or empty.
@@ -71,6 +75,8 @@ var envDefaults = map[string]string{
 	"SWITCHBOARD_RATE_LIMIT":              "1200",
 	"SWITCHBOARD_AUTH_FAILURE_LIMIT":      "60",
 	"SWITCHBOARD_CALL_NO_END_AFTER":       "4h",
+	"SWITCHBOARD_CHAT_IDLE":               "2m",
+	"SWITCHBOARD_CHAT_IDLE_GRACE":         "60s",
 	"SWITCHBOARD_WEBHOOK_ALLOW_CIDRS":     "",
 	"SWITCHBOARD_MESSENGER_REQUIRE_OWNER": "true",
 	"SWITCHBOARD_VIDEO_URL_TEMPLATE":      "",
@@ -106,6 +112,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		VideoURLTemplate:      p.videoTemplate("SWITCHBOARD_VIDEO_URL_TEMPLATE"),
 		BlobURL:               p.blobURL("SWITCHBOARD_BLOB_URL"),
 		AttachmentMaxBytes:    p.sizeUpTo("SWITCHBOARD_ATTACHMENT_MAX_BYTES", 1<<30, "1GiB"),
+		ChatIdle:              p.duration("SWITCHBOARD_CHAT_IDLE"),
+		ChatIdleGrace:         p.duration("SWITCHBOARD_CHAT_IDLE_GRACE"),
 	}
 	return c, errors.Join(p.errs...)
 }

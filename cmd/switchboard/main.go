@@ -188,7 +188,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, withAPI, withWorke
 
 	var w sdkworker.Worker
 	if withWorker {
-		w, err = startWorker(ctx, cfg, log, tc, db, blobs)
+		w, err = startWorker(ctx, cfg, log, tc, db, blobs, activities.NewChatMetrics(reg))
 		if err != nil {
 			return err
 		}
@@ -221,13 +221,14 @@ func shutdown(app *api.App, timeout time.Duration) error {
 }
 
 // startWorker starts the worker, retrying while Temporal is unreachable.
-func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Client, db *bun.DB, blobs *blobstore.Store) (sdkworker.Worker, error) {
+func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Client, db *bun.DB, blobs *blobstore.Store, chat *activities.ChatMetrics) (sdkworker.Worker, error) {
 	opts := worker.Options{TaskQueue: cfg.TaskQueue, WorkflowPollers: cfg.WorkflowPollers,
 		ActivityPollers: cfg.ActivityPollers, MaxConcurrentWorkflows: cfg.MaxConcurrent, MaxConcurrentActivites: cfg.MaxConcurrent}
 	var w sdkworker.Worker
 	err := retry(ctx, log, "start the worker", func() error {
 		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow},
-			Blobs: blobs, AutoCloseAfter: cfg.AutoCloseAfter}, opts)
+			Blobs: blobs, AutoCloseAfter: cfg.AutoCloseAfter,
+			Chat: activities.ChatDistribution{Idle: cfg.ChatIdle, Grace: cfg.ChatIdleGrace, Metrics: chat}}, opts)
 		return w.Start()
 	})
 	return w, err

@@ -1,0 +1,279 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+// chatViews queries every chat's State.
+func (s *stack) chatViews(t *testing.T, ids []string) map[string]workflows.ChatView {
+	t.Helper()
+	out := make(map[string]workflows.ChatView, len(ids))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.tc.QueryWorkflow(context.Background(), workflows.ChatWorkflowID(id), "", workflows.QueryState)
+			var v workflows.ChatView
+			if err == nil {
+				err = res.Get(&v)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			out[id] = v
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	return out
+}
+
+func (s *stack) chatUpdate(t *testing.T, id, name string, arg any) error {
+	h, err := s.tc.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
+		WorkflowID: workflows.ChatWorkflowID(id), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(context.Background(), nil)
+	}
+	return err
+}
+
+// TestChatDistribution starts many chats at once into one automatic group of four agents with
+// a limit of two, while the agents are offline; then brings them online one by one and works
+// the queue in rounds (accept every offer, close every active chat at once). At every quiet
+// point: no agent over the limit, no chat offered twice, the chats offered are the oldest ones,
+// every free seat is in use, and the visitors' queue positions are their places in arrival
+// order; at the end the chats spread evenly.
+func TestChatDistribution(t *testing.T) {
+	s := newStack(t, stackOptions{worker: true})
+	defer s.close()
+	const agents, limit, chats = 4, 2, 24 // whole rounds: each round fills every seat
+	tag := randomName("")
+	var ids []string
+	for i := range agents {
+		ids = append(ids, s.call(t, s.admin, "POST", "/api/v1/persons", map[string]any{"name": fmt.Sprintf("Agent %d %s", i, tag),
+			"profile": "agent", "emails": []string{fmt.Sprintf("agent%d-%s@example.com", i, tag)}}).expect(201).obj()["id"].(string))
+	}
+	members := []map[string]any{}
+	for _, id := range ids {
+		members = append(members, map[string]any{"agentId": id})
+	}
+	g := s.chatGroup(t, map[string]any{"name": "dist-" + tag, "members": members,
+		"distribution": map[string]any{"automatic": true, "maxConcurrentPerAgent": limit},
+		"timeouts":     map[string]any{"acceptWithin": "1h", "queueWait": "24h"}})
+
+	// All chats at once, each with its own arrival time (the queue's order).
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	chatIDs := make([]string, chats)
+	var wg sync.WaitGroup
+	errs := make(chan error, chats)
+	for i := range chats {
+		chatIDs[i] = uuid.NewString()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: workflows.ChatWorkflowID(chatIDs[i]),
+				TaskQueue: s.taskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true}, workflows.ChatSessionWorkflowType,
+				workflows.ChatInput{ID: chatIDs[i], Kind: workflows.ChatKindCustomer, GroupID: g.ID,
+					Group:     workflows.ChatGroupSettings{AcceptWithin: time.Hour, QueueWait: 24 * time.Hour, CustomerInactivity: 24 * time.Hour},
+					ArrivedAt: base.Add(time.Duration(i) * time.Millisecond)})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	arrival := func(id string) int { return slices.Index(chatIDs, id) }
+
+	// positions reads the queue positions the distributor wrote.
+	positions := func() map[string]int {
+		var rows []struct {
+			ID  string `bun:"id"`
+			Pos *int   `bun:"queue_position"`
+		}
+		require.NoError(t, s.db.NewRaw("SELECT id, queue_position FROM chats WHERE group_id = ?", g.ID).Scan(context.Background(), &rows))
+		out := map[string]int{}
+		for _, r := range rows {
+			if r.Pos != nil {
+				out[r.ID] = *r.Pos
+			}
+		}
+		return out
+	}
+	wantPositions := func(waiting []string) map[string]int {
+		slices.SortFunc(waiting, func(a, b string) int { return arrival(a) - arrival(b) })
+		out := map[string]int{}
+		for i, id := range waiting {
+			out[id] = i + 1
+		}
+		return out
+	}
+	// Nobody online: all wait, at their places.
+	require.Eventually(t, func() bool {
+		p := positions()
+		return len(p) == chats && p[chatIDs[chats-1]] == chats && p[chatIDs[0]] == 1
+	}, 30*time.Second, 100*time.Millisecond, "queue positions of the waiting chats: %v", positions())
+	require.Equal(t, wantPositions(slices.Clone(chatIDs)), positions())
+
+	for _, a := range ids {
+		s.call(t, s.admin, "PUT", "/api/v1/agents/"+a+"/chat", map[string]any{"status": "online"}).expect(200)
+	}
+
+	offersOf := map[string][]string{} // chat → agents it was ever offered to
+	got := map[string]int{}           // agent → chats accepted
+	closed := map[string]bool{}
+	for round := 0; len(closed) < chats; round++ {
+		open := chats - len(closed)
+		want := min(agents*limit, open)
+		var views map[string]workflows.ChatView
+		// Quiet: every free seat in use (offered or active), as many as capacity allows.
+		require.Eventually(t, func() bool {
+			views = s.chatViews(t, chatIDs)
+			n := 0
+			for _, v := range views {
+				if v.Chat.State == workflows.ChatOffered || v.Chat.State == workflows.ChatActive {
+					n++
+				}
+			}
+			return n == want
+		}, 30*time.Second, 100*time.Millisecond, "round %d: %d chats offered or active", round, want)
+
+		seats := map[string]int{}
+		var offered, waiting []string
+		for _, id := range chatIDs {
+			v := views[id]
+			switch v.Chat.State {
+			case workflows.ChatOffered:
+				seats[*v.Chat.OfferedTo]++
+				offered = append(offered, id)
+			case workflows.ChatActive:
+				for _, a := range v.Chat.AgentIDs {
+					seats[a]++
+				}
+			case workflows.ChatQueued:
+				waiting = append(waiting, id)
+			}
+		}
+		for a, n := range seats {
+			require.LessOrEqual(t, n, limit, "round %d: agent %s over the limit", round, a)
+		}
+		// Queue order is arrival order: whatever is offered arrived before whatever waits.
+		if len(waiting) > 0 && len(offered) > 0 {
+			require.Less(t, arrival(offered[len(offered)-1]), arrival(waiting[0]), "round %d: a later chat was offered first", round)
+		}
+		// The visitors' places: offered and waiting chats, in arrival order.
+		require.Eventually(t, func() bool {
+			w := wantPositions(append(slices.Clone(offered), waiting...))
+			p := positions()
+			for id, n := range w {
+				if p[id] != n {
+					return false
+				}
+			}
+			return len(p) == len(w)
+		}, 10*time.Second, 100*time.Millisecond, "round %d: queue positions", round)
+
+		// Accept every offer, then close every active chat at once.
+		for _, id := range offered {
+			agent := *views[id].Chat.OfferedTo
+			offersOf[id] = append(offersOf[id], agent)
+			require.NoError(t, s.chatUpdate(t, id, workflows.UpdateChatAccept, workflows.AcceptChatInput{AgentID: agent}))
+			got[agent]++
+		}
+		var cw sync.WaitGroup
+		cerrs := make(chan error, len(offered))
+		for _, id := range offered {
+			agent := offersOf[id][len(offersOf[id])-1]
+			cw.Add(1)
+			go func() {
+				defer cw.Done()
+				cerrs <- s.chatUpdate(t, id, workflows.UpdateChatClose, workflows.CloseChatInput{By: agent, Reason: workflows.CloseByAgent})
+			}()
+			closed[id] = true
+		}
+		cw.Wait()
+		close(cerrs)
+		for err := range cerrs {
+			require.NoError(t, err)
+		}
+	}
+
+	// No chat was offered twice (acceptWithin is an hour: nothing expired), to one agent or two.
+	views := s.chatViews(t, chatIDs)
+	for _, id := range chatIDs {
+		var offers []string
+		for _, e := range views[id].Events {
+			if e.Type == workflows.ChatEventOffered {
+				offers = append(offers, e.AgentID)
+			}
+		}
+		require.Len(t, offers, 1, "chat %s offered %v", id, offers)
+		require.Equal(t, workflows.ChatClosed, views[id].Chat.State)
+	}
+	// Even spread.
+	lo, hi := chats, 0
+	for _, a := range ids {
+		lo, hi = min(lo, got[a]), max(hi, got[a])
+	}
+	require.LessOrEqual(t, hi-lo, 1, "spread %v", got)
+	require.Empty(t, positions(), "closed chats keep no queue position")
+}
+
+// TestChatDistributionStreamPresence: an agent's open event stream is seen by the distributor,
+// and its close too.
+func TestChatDistributionStreamPresence(t *testing.T) {
+	s := newStack(t, stackOptions{worker: true})
+	defer s.close()
+	p := s.newPeople(t)
+	streams := func() int {
+		res, err := s.tc.QueryWorkflow(context.Background(), workflows.ChatDistributorWorkflowID(s.taskQueue), "", workflows.QueryState)
+		if err != nil {
+			return -1
+		}
+		var st workflows.ChatDistributorState
+		require.NoError(t, res.Get(&st))
+		if a := st.Agents[p.agent]; a != nil {
+			return len(a.Streams)
+		}
+		return 0
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/api/v1/stream?token="+p.agentTok, nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode)
+	require.Eventually(t, func() bool { return streams() == 1 }, 20*time.Second, 100*time.Millisecond)
+	cancel()
+	res.Body.Close()
+	// The server notices the client went away when a heartbeat write fails (15-30 s: the first
+	// write after the close may still be taken by the kernel), and a stream whose beats stop
+	// counts as closed 60 s after the last one: either way it is gone well within 90 s.
+	closedAt := time.Now()
+	require.Eventually(t, func() bool { return streams() == 0 }, 90*time.Second, 200*time.Millisecond)
+	t.Logf("the distributor saw the stream gone %.1f s after the client left", time.Since(closedAt).Seconds())
+}

@@ -1,0 +1,1 @@
+ALTER TABLE chats DROP COLUMN IF EXISTS queue_position;
