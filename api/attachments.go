@@ -436,6 +436,20 @@ func (s *Server) attachmentVisible(ctx context.Context, p *Principal, a *schema.
 // is staff. A bad id is a 422 naming attachmentIds[i]. The messages code calls it before the
 // send, and schema.ReferenceAttachments from the ticket's projection once the action exists.
 func (s *Server) attachmentsForMessage(ctx context.Context, p *Principal, ticketID int64, ids []string) ([]schema.Attachment, error) {
+	return s.messageFiles(ctx, ids, func(a *schema.Attachment) bool {
+		return a.TicketID == ticketID && (!p.isCustomer() || a.UploadedBy == p.Person.ID)
+	}, fmt.Sprintf("uploaded to ticket %d", ticketID), func(ids []string) ([]string, error) {
+		return schema.ClaimAttachments(ctx, s.db, ticketID, ids)
+	})
+}
+
+// messageFiles checks the uploads a message names, for tickets' and chats' messages alike:
+// each listed once, an upload the sender may send here (usable; where says where it must have
+// been uploaded), not carried by another message. Then claim claims them, so their expiry keeps
+// them until the message is stored; one that expired since the read is refused. A bad id is a
+// 422 naming attachmentIds[i].
+func (s *Server) messageFiles(ctx context.Context, ids []string, usable func(*schema.Attachment) bool, where string,
+	claim func([]string) ([]string, error)) ([]schema.Attachment, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -463,17 +477,15 @@ func (s *Server) attachmentsForMessage(ctx context.Context, p *Principal, ticket
 		switch {
 		case seen[id]:
 			return nil, errField(field, "attachment %q is listed twice", id)
-		case !found || a.TicketID != ticketID || (p.isCustomer() && a.UploadedBy != p.Person.ID):
-			return nil, errField(field, "no attachment %q uploaded to ticket %d", id, ticketID)
+		case !found || !usable(&a):
+			return nil, errField(field, "no attachment %q %s", id, where)
 		case a.ActionID != nil:
 			return nil, errField(field, "attachment %q is already part of another message", id)
 		}
 		seen[id] = true
 		out = append(out, a)
 	}
-	// Claimed, the files outlive their expiry until the message is written, however long that
-	// takes; one that expired since the read above is refused here.
-	claimed, err := schema.ClaimAttachments(ctx, s.db, ticketID, ids)
+	claimed, err := claim(ids)
 	if err != nil {
 		return nil, err
 	}
