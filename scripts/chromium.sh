@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Debian's chromium package when /usr/bin/chromium is missing: the browser the widget's
 # headless test (integration/widget_browser_test.go) drives. Needs root (apt-get); CI runs it
-# before the tests (scripts/test.sh), locally run it once by hand.
+# before the tests (scripts/test.sh does, on every `make test`).
 #
 #   bash scripts/chromium.sh install   install if missing (the default)
 #   bash scripts/chromium.sh check     exit 0 when chromium is there, 1 when not
