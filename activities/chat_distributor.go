@@ -58,6 +58,9 @@ func NewChatMetrics(reg prometheus.Registerer) *ChatMetrics {
 // (workflows.ActivityNotifyChatDistributor): a signal-with-start, so the distributor starts on
 // first need. Delivery is at least once; the distributor ignores a Seq it has seen.
 func (a *Activities) NotifyChatDistributor(ctx context.Context, e workflows.ChatDistributorEvent) error {
+	if a.Temporal == nil {
+		return errors.New("NotifyChatDistributor: the worker's activities have no Temporal client")
+	}
 	return workflows.SignalChatDistributor(ctx, a.Temporal, activity.GetInfo(ctx).TaskQueue, workflows.SignalChatChanged, e)
 }
 

@@ -16,12 +16,14 @@ import (
 
 // The ChatSession workflow and its activities are registered under the names the workflow
 // calls: a chat nobody takes runs to its queue-wait close on them (PersistChat, which needs
-// PostgreSQL, answered by a mock here; integration tests run it for real).
+// PostgreSQL, and NotifyChatDistributor, which needs Temporal, answered by mocks here;
+// integration tests run them for real).
 func TestChatSessionRunsOnTheRegisteredActivities(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	Register(env, &activities.Activities{})
 	env.OnActivity(workflows.ActivityPersistChat, mock.Anything, mock.Anything).Return(nil)
+	env.OnActivity(workflows.ActivityNotifyChatDistributor, mock.Anything, mock.Anything).Return(nil)
 	ran := map[string]error{}
 	record := func(info *activity.Info, _ converter.EncodedValue, err error) { ran[info.ActivityType.Name] = err }
 	env.SetOnActivityCompletedListener(record)
