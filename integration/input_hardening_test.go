@@ -147,6 +147,16 @@ func TestInputTemplateOutputBounded(t *testing.T) {
 		require.Less(t, len(a.Body), 65537)
 	}
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, s.workflowStatus(t, tk.ID, ""))
+	// The failed action used no action id or sequence: an agent's note afterwards is stored
+	// (before, it answered 200 and was dropped as a repeat of the runaway one).
+	s.call(t, p.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/actions", tk.ID), map[string]any{"type": "internal", "body": "after the runaway"}).expect(200)
+	after := s.ticket(t, p.agentTok, tk.ID)
+	require.Equal(t, got.ActionCount+1, after.ActionCount)
+	require.Equal(t, "after the runaway", after.Actions[len(after.Actions)-1].Body)
+	var stored int
+	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM ticket_actions WHERE ticket_id = ? AND body = 'after the runaway'", tk.ID).
+		Scan(context.Background(), &stored))
+	require.Equal(t, 1, stored)
 }
 
 func contains(s []string, v string) bool {
