@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
 )
 
 // Lists page by cursor: ?limit=N&cursor=C, answered with {"data":[...],"next_cursor":"..."}
@@ -71,4 +73,17 @@ func makePage[T any](rows []T, limit int, key func(T) cursor) page[T] {
 		p.NextCursor = &s
 	}
 	return p
+}
+
+// olderThanCursor pages a newest-first list ordered by (created_at, id) DESC: the rows after
+// the cursor's (whose Value is its row's created_at). No cursor: the first page.
+func olderThanCursor(q *bun.SelectQuery, cur *cursor) (*bun.SelectQuery, error) {
+	if cur == nil {
+		return q, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, cur.Value)
+	if err != nil {
+		return nil, errField("cursor", "is not a cursor this API issued")
+	}
+	return q.Where("(created_at, id) < (?, ?)", at, cur.ID), nil
 }

@@ -206,12 +206,8 @@ func (s *Server) listDeliveries(c *fiber.Ctx, where string, arg any) error {
 	}
 	q := s.db.NewSelect().Model((*schema.WebhookDelivery)(nil)).Where(where, arg).
 		OrderExpr("created_at DESC, id DESC").Limit(int64(limit + 1))
-	if cur != nil {
-		at, err := time.Parse(time.RFC3339Nano, cur.Value)
-		if err != nil {
-			return errField("cursor", "is not a cursor this API issued")
-		}
-		q = q.Where("(created_at, id) < (?, ?)", at, cur.ID)
+	if q, err = olderThanCursor(q, cur); err != nil {
+		return err
 	}
 	if states := csv(c.Query("state")); len(states) > 0 {
 		for _, st := range states {
