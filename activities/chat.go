@@ -33,7 +33,11 @@ func (a *Activities) PersistChat(ctx context.Context, w workflows.ChatWrite) err
 	c := w.Chat
 	row := schema.ChatRow{ID: c.ID, Kind: c.Kind, State: c.State, GroupID: c.GroupID, WidgetID: c.WidgetID, AgentID: c.AgentID,
 		AgentIDs: c.AgentIDs, CustomerID: c.CustomerID, TicketID: c.TicketID, CloseReason: c.CloseReason, ArrivedAt: c.ArrivedAt,
-		AcceptedAt: c.AcceptedAt, CreatedAt: c.CreatedAt, ClosedAt: c.ClosedAt, MessageCount: c.MessageCount, Version: c.Version}
+		AcceptedAt: c.AcceptedAt, CreatedAt: c.CreatedAt, ClosedAt: c.ClosedAt, MessageCount: c.MessageCount, Version: c.Version,
+		Channel: c.Channel, ChannelContact: c.ChannelContact}
+	if row.Channel == "" {
+		row.Channel = schema.ChannelWeb
+	}
 	if row.AgentIDs == nil {
 		row.AgentIDs = []string{}
 	}

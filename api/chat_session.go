@@ -111,5 +111,6 @@ func chatOfRow(r *schema.ChatRow) workflows.Chat {
 	return workflows.Chat{ID: r.ID, Kind: r.Kind, State: r.State, GroupID: r.GroupID, WidgetID: r.WidgetID,
 		AgentID: r.AgentID, AgentIDs: r.AgentIDs, CustomerID: r.CustomerID, TicketID: r.TicketID,
 		CloseReason: r.CloseReason, CreatedAt: r.CreatedAt, ClosedAt: r.ClosedAt, ArrivedAt: r.ArrivedAt,
-		AcceptedAt: r.AcceptedAt, MessageCount: r.MessageCount, Version: r.Version}
+		AcceptedAt: r.AcceptedAt, MessageCount: r.MessageCount, Version: r.Version,
+		Channel: r.Channel, ChannelContact: r.ChannelContact}
 }

@@ -30,6 +30,10 @@ type ChatRow struct {
 	ClosedAt     *time.Time `bun:"closed_at"`
 	MessageCount int64      `bun:"message_count"`
 	Version      int64      `bun:"version"`
+	// Channel is where the customer writes from (ChannelWeb, ChannelWhatsApp); ChannelContact
+	// their address there (a WhatsApp number).
+	Channel        string  `bun:"channel"`
+	ChannelContact *string `bun:"channel_contact"`
 }
 
 // ChatMessageRow is one message of a chat's transcript.

@@ -85,7 +85,10 @@ func newChatState(now time.Time, in ChatInput) ChatState {
 	}
 	c := Chat{ID: in.ID, Kind: in.Kind, State: ChatQueued, GroupID: in.GroupID, WidgetID: strPtr(in.WidgetID),
 		AgentIDs: []string{}, CustomerID: strPtr(in.CustomerID), TicketID: in.TicketID, CreatedAt: now,
-		ArrivedAt: arrived, PassedOver: []string{}}
+		ArrivedAt: arrived, PassedOver: []string{}, Channel: in.Channel, ChannelContact: strPtr(in.ChannelContact)}
+	if c.Channel == "" {
+		c.Channel = schema.ChannelWeb
+	}
 	st := ChatState{Chat: c, Messages: []ChatMessage{}, Group: in.Group.withDefaults(), WaitingSince: now}
 	if in.StartedBy != "" {
 		st.Chat.State, st.Chat.AgentID, st.Chat.AgentIDs = ChatActive, &in.StartedBy, []string{in.StartedBy}

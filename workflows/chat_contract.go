@@ -48,6 +48,9 @@ const (
 	ChatOffered = "offered"
 	ChatActive  = "active"
 	ChatClosed  = "closed"
+	// ChatOffline: the chat reached no agent and is in the offline flow (the YES/NO prompt,
+	// then the customer's message window on its ticket).
+	ChatOffline = "offline"
 )
 
 // Close reasons. Close (the update) takes CloseByAgent, CloseByCustomer or CloseOfflineFlow;
@@ -173,6 +176,9 @@ type ChatInput struct {
 	CustomerID string `json:",omitempty"`
 	// TicketID: the chat was started from this ticket (and joins it when it closes).
 	TicketID *int64 `json:",omitempty"`
+	// Channel (schema.ChannelWeb when empty) and the customer's address on it.
+	Channel        string `json:",omitempty"`
+	ChannelContact string `json:",omitempty"`
 	// StartedBy is the agent who started the chat (from a ticket, or an internal chat): the chat
 	// starts active with them instead of queued. Required for internal chats.
 	StartedBy string `json:",omitempty"`
@@ -213,6 +219,10 @@ type Chat struct {
 	MessageCount int64 `json:"messageCount"`
 	// Version rises with every write (PersistChat upserts only newer versions).
 	Version int64 `json:"version"`
+	// Channel is where the customer writes from (schema.ChannelWeb, schema.ChannelWhatsApp);
+	// ChannelContact their address there.
+	Channel        string  `json:"channel,omitempty"`
+	ChannelContact *string `json:"channelContact,omitempty"`
 }
 
 // ChatMessage is one entry of the transcript; immutable once written.
