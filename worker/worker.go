@@ -74,5 +74,6 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.WebhookDelivery, workflow.RegisterOptions{Name: workflows.WebhookWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.ConfigRollout, workflow.RegisterOptions{Name: workflows.ConfigRolloutWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.AttachmentExpiry, workflow.RegisterOptions{Name: workflows.AttachmentExpiryWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.ChatTicketArchive, workflow.RegisterOptions{Name: workflows.ChatTicketArchiveWorkflowType})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

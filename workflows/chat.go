@@ -35,6 +35,12 @@ func ChatSession(ctx workflow.Context, in ChatInput) (ChatView, error) {
 	} else {
 		w.st = *in.State
 	}
+	if !w.st.OfflineVersion {
+		w.st.OfflineVersion = workflow.GetVersion(ctx, chatOfflineVersion, workflow.DefaultVersion, 1) == 1
+	}
+	if fresh && in.Offline != "" && w.st.OfflineVersion {
+		w.startOffline(workflow.Now(ctx).UTC(), in.Offline)
+	}
 	if err := w.setup(ctx); err != nil {
 		return w.view(), err
 	}
@@ -51,6 +57,8 @@ type chatWorkflow struct {
 	// the change is written. sending: the deliverer has the outbox's first event in flight.
 	notes   []ChatDistributorEvent
 	sending bool
+	// sideBusy: the offline flow's side work has an activity in flight.
+	sideBusy bool
 	// lastSA are the search attribute values last upserted in this run.
 	lastSA []string
 }
@@ -146,17 +154,18 @@ func (w *chatWorkflow) view() ChatView {
 
 func (w *chatWorkflow) run(ctx workflow.Context, fresh bool) (ChatView, error) {
 	if fresh {
-		wr := ChatWrite{Chat: w.st.Chat, Events: w.st.Events}
+		wr := ChatWrite{Chat: w.st.Chat, Events: w.st.Events, Messages: w.st.Messages}
 		if err := survive(ctx, "writing the chat's creation", persistChat(ctx, wr)); err != nil {
 			return w.view(), err
 		}
 	}
 	w.upsertSearchAttributes(ctx)
 	w.deliver(ctx)
+	w.offlineSideWork(ctx)
 	for w.st.Chat.State != ChatClosed {
 		if w.shouldContinueAsNew(ctx) {
 			// The next run resends what is still in the outbox, so nothing may be in flight.
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !w.sending }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !w.sending && !w.sideBusy }); err != nil {
 				return w.view(), err
 			}
 			if w.st.Chat.State != ChatClosed { // a handler still in flight may have closed it
@@ -179,7 +188,9 @@ func (w *chatWorkflow) run(ctx workflow.Context, fresh bool) (ChatView, error) {
 	if err := w.finish(ctx); err != nil {
 		return w.view(), err
 	}
-	return w.view(), workflow.Await(ctx, func() bool { return len(w.st.Outbox) == 0 && !w.sending })
+	return w.view(), workflow.Await(ctx, func() bool {
+		return len(w.st.Outbox) == 0 && !w.sending && !w.sideBusy && w.st.ReachedAgent == nil
+	})
 }
 
 func (w *chatWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -214,6 +225,10 @@ func (w *chatWorkflow) deliver(ctx workflow.Context) {
 // transcript for the ticket.
 func (w *chatWorkflow) finish(ctx workflow.Context) error {
 	if w.st.Finished {
+		return nil
+	}
+	if w.st.Offline != nil { // the ticket has what the customer left (or they left nothing)
+		w.st.Finished = true
 		return nil
 	}
 	c := w.st.Chat
@@ -264,6 +279,8 @@ func (w *chatWorkflow) nextDeadline() (kind string, at time.Time, ok bool) {
 			return dueWarning, base.Add(g.CustomerInactivity - g.InactivityWarning), true
 		}
 		return dueInactivity, base.Add(g.CustomerInactivity), true
+	case ChatOffline:
+		return w.offlineDeadline()
 	}
 	return "", time.Time{}, false
 }
@@ -316,7 +333,13 @@ func (w *chatWorkflow) fire(ctx workflow.Context, kind string) error {
 	err := w.apply(ctx, stillDue, func(now time.Time, wr *ChatWrite) {
 		switch kind {
 		case dueQueueWait:
+			if w.st.OfflineVersion {
+				w.enterOffline(now, wr, OfflineQueueWait)
+				return
+			}
 			w.closeChat(now, wr, SystemActor.ID, CloseQueueWait)
+		case dueOfflineSilence, dueIntakeClose:
+			w.fireOffline(now, wr, kind)
 		case dueOfferExpiry:
 			agent := *w.st.Chat.OfferedTo
 			w.st.Chat.State, w.st.Chat.OfferedTo, w.st.Chat.OfferedAt = ChatQueued, nil, nil
@@ -367,6 +390,10 @@ func (w *chatWorkflow) apply(ctx workflow.Context, check func() error, mutate fu
 	}
 	now := workflow.Now(ctx).UTC()
 	saved := w.st
+	if f := saved.Offline; f != nil { // mutate changes the flow in place: keep a copy to restore
+		cp := *f
+		saved.Offline = &cp
+	}
 	wr := ChatWrite{}
 	w.notes = nil
 	mutate(now, &wr)
@@ -557,6 +584,9 @@ func (w *chatWorkflow) accept(ctx workflow.Context, in AcceptChatInput) (Chat, e
 			c.AgentIDs = append(slices.Clone(c.AgentIDs), agent)
 		}
 		w.st.ActiveSince, w.st.WarnedFor = &now, nil
+		if w.st.OfflineVersion && c.Kind == ChatKindCustomer && c.CustomerID != nil && !w.st.ReachedAgentTold && w.st.ReachedAgent == nil {
+			w.st.ReachedAgent = &CustomerReachedAgent{ChatID: c.ID, CustomerID: *c.CustomerID, AgentID: agent, At: now}
+		}
 		w.event(wr, ChatEvent{Type: ChatEventAccepted, AgentID: agent, By: agent, At: now})
 		w.notify(DistributorSeatsTaken, now, agent)
 	})
@@ -597,6 +627,9 @@ func (w *chatWorkflow) validateSendMessage(ctx workflow.Context, in SendChatMess
 		if c.Kind == ChatKindInternal {
 			return Conflict("an internal chat has no customer")
 		}
+		if f := w.st.Offline; f != nil && f.IntakeClosed != "" {
+			return Conflict("your message window on the ticket has ended")
+		}
 		if c.CustomerID != nil && *c.CustomerID != in.AuthorID {
 			return Conflict("only the chat's customer writes as the customer")
 		}
@@ -631,6 +664,9 @@ func (w *chatWorkflow) sendMessage(ctx workflow.Context, in SendChatMessageInput
 		}
 		out = w.addMessage(wr, ChatMessage{AuthorID: in.AuthorID, Role: in.Role, Body: in.Body, HTML: in.HTML,
 			Attachments: in.Attachments, ClientMessageID: in.ClientMessageID, CreatedAt: now})
+		if w.st.Chat.State == ChatOffline && in.Role == ChatRoleCustomer {
+			w.offlineAnswer(now, wr, out)
+		}
 	})
 	return out, err
 }
@@ -650,6 +686,9 @@ func (w *chatWorkflow) validateTransfer(ctx workflow.Context, in TransferChatInp
 	c := w.st.Chat
 	if c.Kind == ChatKindInternal {
 		return Conflict("internal chats are not transferred; invite the agent instead")
+	}
+	if c.State == ChatOffline {
+		return Conflict("chat is in the offline flow: its messages go to a ticket")
 	}
 	if in.AgentID != "" && (c.AgentID != nil && *c.AgentID == in.AgentID || c.OfferedTo != nil && *c.OfferedTo == in.AgentID) {
 		return Conflict("chat is already with %s", in.AgentID)
@@ -785,6 +824,10 @@ func (w *chatWorkflow) validateClose(ctx workflow.Context, in CloseChatInput) er
 // close ends the chat; the run finishes once the close is persisted and handed over.
 func (w *chatWorkflow) close(ctx workflow.Context, in CloseChatInput) (Chat, error) {
 	err := w.apply(ctx, func() error { return w.validateClose(ctx, in) }, func(now time.Time, wr *ChatWrite) {
+		if f := w.st.Offline; f != nil && f.Phase == OfflineIntake && f.IntakeClosed == "" && in.Reason == CloseByCustomer {
+			w.closeIntake(now, wr, IntakeCustomerClosed) // as //end: what they left reaches the ticket first
+			return
+		}
 		w.closeChat(now, wr, in.By, in.Reason)
 	})
 	return w.st.Chat, err

@@ -61,6 +61,8 @@ const (
 	CloseInactivity  = "inactivity"
 	CloseQueueWait   = "queue_wait"
 	CloseOfflineFlow = "offline_flow"
+	// CloseDeclined: in the offline flow the customer answered NO (leave no message).
+	CloseDeclined = "declined"
 )
 
 // Message roles.
@@ -72,16 +74,106 @@ const (
 
 // Chat event types, recorded in ChatView.Events (and in each ChatWrite).
 const (
-	ChatEventQueued       = "queued"        // arrived, or back in the queue (transfer to a group, last agent left)
-	ChatEventOffered      = "offered"       // offered to AgentID
-	ChatEventOfferExpired = "offer_expired" // AgentID let acceptWithin pass: passed over
-	ChatEventAccepted     = "accepted"      // AgentID took it
-	ChatEventTransferred  = "transferred"   // to AgentID or GroupID, with Reason
-	ChatEventInvited      = "invited"       // AgentID joined by invitation
-	ChatEventLeft         = "left"          // AgentID left
-	ChatEventWarned       = "inactivity_warning"
-	ChatEventClosed       = "closed" // with Reason
+	ChatEventQueued        = "queued"        // arrived, or back in the queue (transfer to a group, last agent left)
+	ChatEventOffered       = "offered"       // offered to AgentID
+	ChatEventOfferExpired  = "offer_expired" // AgentID let acceptWithin pass: passed over
+	ChatEventAccepted      = "accepted"      // AgentID took it
+	ChatEventTransferred   = "transferred"   // to AgentID or GroupID, with Reason
+	ChatEventInvited       = "invited"       // AgentID joined by invitation
+	ChatEventLeft          = "left"          // AgentID left
+	ChatEventWarned        = "inactivity_warning"
+	ChatEventClosed        = "closed"         // with Reason
+	ChatEventOffline       = "offline"        // went to the offline flow, with Reason (OfflineOutOfHours, OfflineNoAgent, OfflineQueueWait)
+	ChatEventIntake        = "intake_opened"  // the customer answered YES: their messages go to a ticket
+	ChatEventTicket        = "ticket"         // the ticket (Reason: created or merged) the messages go to
+	ChatEventIntakeClosed  = "intake_closed"  // the customer's message window ended (Reason: end_command, timeout, customer_closed)
+	ChatEventOfflineFailed = "offline_failed" // a step of the offline flow failed for good (Reason: the error)
 )
+
+// Why a chat went to the offline flow (ChatInput.Offline, ChatEventOffline's Reason).
+const (
+	OfflineOutOfHours = "out_of_hours" // outside the group's business hours (its calendar, holidays included)
+	OfflineNoAgent    = "no_agent"     // no agent of the group online
+	OfflineQueueWait  = "queue_wait"   // it waited queueWait in the queue
+)
+
+// The offline flow's defaults (per group: ChatGroupSettings.Offline*).
+const (
+	DefaultOfflinePrompt = `Would you like to leave a message for the agent? Please respond with YES or NO. ` +
+		`If you select Yes, after your last message, please send "//end" without the quotes to end the chat.`
+	DefaultOfflineAutoresponder = "Thank you. We are outside our support hours right now: you can leave several " +
+		"messages here and an agent will answer them in this ticket. Send //end when you are done."
+	DefaultIntakeClose = 10 * time.Minute
+	// OfflineEndCommand ends the customer's message window.
+	OfflineEndCommand = "//end"
+)
+
+// Offline-flow phases (OfflineFlow.Phase).
+const (
+	OfflinePrompt = "prompt" // waiting for YES or NO
+	OfflineIntake = "intake" // YES: the customer's messages go to the ticket
+)
+
+// ActivityDeliverOfflineMessages hands customer messages of a chat in the offline flow to its
+// ticket (OfflineDelivery → OfflineDelivered): the first call opens the ticket, or merges into
+// the customer's open chat ticket; later calls append. Idempotent per chat and message Seq.
+// ActivityCloseOfflineIntake records the end of the customer's message window on the ticket.
+// ActivityCloseCustomerChatTickets closes the customer's open chat tickets when a live chat
+// of theirs reaches an agent (CustomerReachedAgent).
+const (
+	ActivityDeliverOfflineMessages   = "DeliverOfflineMessages"
+	ActivityCloseOfflineIntake       = "CloseOfflineIntake"
+	ActivityCloseCustomerChatTickets = "CloseCustomerChatTickets"
+)
+
+// OfflineFlow is a chat's progress through the offline flow.
+type OfflineFlow struct {
+	Reason string
+	Phase  string // OfflinePrompt, OfflineIntake
+	// PromptedAt is the last prompt's time: silence counts from it (customerInactivity).
+	PromptedAt time.Time
+	// LastCustomerAt is the customer's last message in the intake (or the YES): the window
+	// closes intakeClose after it.
+	LastCustomerAt *time.Time `json:",omitempty"`
+	// Pending are the Seqs of customer messages not yet on the ticket, in order.
+	Pending []int64 `json:",omitempty"`
+	// Autoresponded: the out-of-hours autoresponder was sent after the ticket was opened.
+	Autoresponded bool `json:",omitempty"`
+	// IntakeClosed: //end or the timer ended the window (the chat closes once Pending is empty).
+	IntakeClosed string `json:",omitempty"`
+}
+
+// OfflineDelivery is customer messages for a chat's ticket.
+type OfflineDelivery struct {
+	Chat     Chat
+	Messages []ChatMessage
+	// GroupDepartment is the chat group's department (the ticket's queue scoping).
+	GroupDepartment string `json:",omitempty"`
+}
+
+// OfflineDelivered answers which ticket took the messages and whether it was merged into (an
+// open chat ticket of the customer's) rather than created.
+type OfflineDelivered struct {
+	TicketID int64
+	Merged   bool
+}
+
+// OfflineIntakeClosed records that a chat's message window on its ticket ended.
+type OfflineIntakeClosed struct {
+	ChatID   string
+	TicketID int64
+	Reason   string
+	At       time.Time
+}
+
+// CustomerReachedAgent: a live chat of the customer's was accepted by AgentID; their open chat
+// tickets close with the reason and the chat recorded.
+type CustomerReachedAgent struct {
+	ChatID     string
+	CustomerID string
+	AgentID    string
+	At         time.Time
+}
 
 // Distributor event types (ChatDistributorEvent.Type). A seat is a place in an agent's limit:
 // an agent holds one per active chat they are in, and an offer reserves one.
@@ -142,6 +234,12 @@ type ChatGroupSettings struct {
 	// InactivityWarning is how long before the inactivity close the system warns the visitor.
 	// Zero: InactivityWarningLead(CustomerInactivity).
 	InactivityWarning time.Duration `json:",omitempty"`
+	// The offline flow's texts and the customer's message window (empty/zero: the defaults).
+	OfflinePrompt        string        `json:",omitempty"`
+	OfflineAutoresponder string        `json:",omitempty"`
+	IntakeClose          time.Duration `json:",omitempty"`
+	// Department is the group's department: a chat ticket of the group is seen by its agents.
+	Department string `json:",omitempty"`
 }
 
 // InactivityWarningLead is the default lead of the inactivity warning: one minute before the
@@ -160,6 +258,15 @@ func (g ChatGroupSettings) withDefaults() ChatGroupSettings {
 	}
 	if g.QueueWait <= 0 {
 		g.QueueWait = DefaultQueueWait
+	}
+	if g.OfflinePrompt == "" {
+		g.OfflinePrompt = DefaultOfflinePrompt
+	}
+	if g.OfflineAutoresponder == "" {
+		g.OfflineAutoresponder = DefaultOfflineAutoresponder
+	}
+	if g.IntakeClose <= 0 {
+		g.IntakeClose = DefaultIntakeClose
 	}
 	if g.InactivityWarning <= 0 || g.InactivityWarning >= g.CustomerInactivity {
 		g.InactivityWarning = InactivityWarningLead(g.CustomerInactivity)
@@ -185,6 +292,9 @@ type ChatInput struct {
 	Group     ChatGroupSettings
 	// ArrivedAt is the chat's place in the queue (zero: the workflow's start).
 	ArrivedAt time.Time
+	// Offline starts the chat in the offline flow with this reason (OfflineOutOfHours,
+	// OfflineNoAgent): the API found the group closed or nobody online.
+	Offline string `json:",omitempty"`
 	// MaxChangesPerRun makes the run continue-as-new after that many changes even when Temporal
 	// does not suggest it yet (0: only when suggested). Tests use it.
 	MaxChangesPerRun int `json:",omitempty"`
@@ -275,6 +385,15 @@ type ChatState struct {
 	NoteSeq int64                  `json:",omitempty"`
 	// Finished: the close's hand-off and ChatClosed ran (a closed run only finishes them).
 	Finished bool `json:",omitempty"`
+	// Offline is the offline flow's progress (nil: the chat never went there).
+	Offline *OfflineFlow `json:",omitempty"`
+	// OfflineVersion: the run knows the offline flow (runs recorded before it close at
+	// queueWait and hand the chat to the stub instead).
+	OfflineVersion bool `json:",omitempty"`
+	// ReachedAgent is the first accept of a customer chat, not yet told to
+	// CloseCustomerChatTickets; ReachedAgentTold: it was (once per chat).
+	ReachedAgent     *CustomerReachedAgent `json:",omitempty"`
+	ReachedAgentTold bool                  `json:",omitempty"`
 }
 
 // ChatWrite is one change of a chat, as PersistChat receives it: the chat as it is after the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -31,6 +32,13 @@ type chatActs struct {
 	handoffs             []time.Time
 	closed               []ChatClosedInput
 	closedAt             []time.Time
+	// The offline flow's activities: deliveries, intake closes and reached-agent notices with
+	// their instants; mergeInto makes deliveries answer a merge; deliverFails a final failure.
+	deliveries   []offlineBatch
+	intakeClosed []OfflineIntakeClosed
+	reached      []CustomerReachedAgent
+	mergeInto    int64
+	deliverFails bool
 }
 
 // now is the simulated instant an activity runs at. The test environment's clock moves in real
@@ -84,6 +92,42 @@ func (a *chatActs) ChatClosed(_ context.Context, c ChatClosedInput) error {
 	return nil
 }
 
+type offlineBatch struct {
+	OfflineDelivery
+	at time.Time
+}
+
+func (a *chatActs) DeliverOfflineMessages(_ context.Context, d OfflineDelivery) (OfflineDelivered, error) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	if a.deliverFails {
+		return OfflineDelivered{}, temporal.NewNonRetryableApplicationError("the ticket refused it", "TicketClosed", nil)
+	}
+	a.deliveries = append(a.deliveries, offlineBatch{d, now})
+	if a.mergeInto != 0 {
+		return OfflineDelivered{TicketID: a.mergeInto, Merged: true}, nil
+	}
+	return OfflineDelivered{TicketID: 900}, nil
+}
+
+func (a *chatActs) CloseOfflineIntake(_ context.Context, in OfflineIntakeClosed) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	a.intakeClosed = append(a.intakeClosed, in)
+	return nil
+}
+
+func (a *chatActs) CloseCustomerChatTickets(_ context.Context, in CustomerReachedAgent) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	a.reached = append(a.reached, in)
+	return nil
+}
+
 func (a *chatActs) count() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -122,6 +166,9 @@ func (s *ChatSuite) SetupTest() {
 	s.env.RegisterActivityWithOptions(s.acts.NotifyChatDistributor, activity.RegisterOptions{Name: ActivityNotifyChatDistributor})
 	s.env.RegisterActivityWithOptions(s.acts.HandOffChatOffline, activity.RegisterOptions{Name: ActivityHandOffChatOffline})
 	s.env.RegisterActivityWithOptions(s.acts.ChatClosed, activity.RegisterOptions{Name: ActivityChatClosed})
+	s.env.RegisterActivityWithOptions(s.acts.DeliverOfflineMessages, activity.RegisterOptions{Name: ActivityDeliverOfflineMessages})
+	s.env.RegisterActivityWithOptions(s.acts.CloseOfflineIntake, activity.RegisterOptions{Name: ActivityCloseOfflineIntake})
+	s.env.RegisterActivityWithOptions(s.acts.CloseCustomerChatTickets, activity.RegisterOptions{Name: ActivityCloseCustomerChatTickets})
 }
 
 func chatInput() ChatInput {
@@ -305,21 +352,6 @@ func (s *ChatSuite) TestWarningLeadIsAFifthOfAShortInactivity() {
 	s.Equal(at(2*time.Minute), *v.Chat.ClosedAt)
 }
 
-func (s *ChatSuite) TestQueueWaitClosesAndHandsOffToTheOfflineFlow() {
-	s.update(time.Minute, UpdateChatSendMessage, customerSays("anyone there?"))
-	s.env.ExecuteWorkflow(ChatSessionWorkflowType, chatInput())
-	v := s.result()
-
-	s.Equal(CloseQueueWait, *v.Chat.CloseReason)
-	s.Equal(at(5*time.Minute), *v.Chat.ClosedAt, "closed at exactly queueWait")
-	s.Equal([]time.Time{at(5 * time.Minute)}, s.acts.handoffs, "handed off at exactly queueWait")
-	gone := s.acts.notes(DistributorChatGone)
-	s.Require().Len(gone, 1)
-	s.Equal(at(5*time.Minute), gone[0].at)
-	s.Require().Len(s.acts.closed, 1)
-	s.Len(s.acts.closed[0].Messages, 1)
-}
-
 func (s *ChatSuite) TestAnUnreachableDistributorDelaysNoTimer() {
 	// Down for 3 minutes (the test environment gives a retried activity 10 attempts; the
 	// worker's is unlimited).
@@ -329,8 +361,8 @@ func (s *ChatSuite) TestAnUnreachableDistributorDelaysNoTimer() {
 	v := s.result()
 
 	s.Equal(at(70*time.Second), v.Events[2].At, "the offer still expires on time")
-	s.Equal(at(5*time.Minute), *v.Chat.ClosedAt, "and the queue wait closes on time")
-	s.Equal([]time.Time{at(5 * time.Minute)}, s.acts.handoffs)
+	s.Equal(at(5*time.Minute), eventAt(v.Events, ChatEventOffline), "and the queue wait hands it to the offline flow on time")
+	s.Empty(s.acts.handoffs, "the offline flow is the chat's own")
 	s.Positive(s.acts.failedNotes)
 	var seqs []int64
 	var types []string
@@ -370,9 +402,9 @@ func (s *ChatSuite) TestTransferToAGroupKeepsTheOriginalArrival() {
 	s.Equal([]string{"a-1"}, freed[0].AgentIDs)
 	s.Equal(at(3*time.Minute), freed[0].at)
 	// The new group's queue wait counts from the transfer.
-	s.Equal(CloseQueueWait, *v.Chat.CloseReason)
-	s.Equal(at(7*time.Minute), *v.Chat.ClosedAt)
-	s.Equal([]string{"queued", "offered", "accepted", "transferred", "queued", "closed"}, eventTypes(v.Events))
+	s.Equal(at(7*time.Minute), eventAt(v.Events, ChatEventOffline))
+	s.Equal(OfflineQueueWait, v.Events[5].Reason)
+	s.Equal([]string{"queued", "offered", "accepted", "transferred", "queued", "offline", "closed"}, eventTypes(v.Events))
 	s.Equal("billing question", v.Events[3].Reason)
 }
 
@@ -539,8 +571,7 @@ func (s *ChatSuite) TestInviteAndLeave() {
 	s.Equal("a-2", *left.chat().AgentID, "the invited agent takes charge")
 	s.Require().NoError(allGone.err)
 	s.Equal(ChatQueued, allGone.chat().State, "with no agent left, back to the queue")
-	s.Equal(CloseQueueWait, *v.Chat.CloseReason)
-	s.Equal(at(9*time.Minute), *v.Chat.ClosedAt, "the queue wait counts from the requeue")
+	s.Equal(at(9*time.Minute), eventAt(v.Events, ChatEventOffline), "the queue wait counts from the requeue")
 }
 
 func (s *ChatSuite) TestInternalChat() {
@@ -600,6 +631,16 @@ func (s *ChatSuite) TestContinueAsNewKeepsTheTranscriptAndState() {
 	s.Len(v.Messages, 3)
 	s.Equal(at(11*time.Minute), *v.Chat.ClosedAt, "agent's last message + 10m")
 	s.Require().Len(s.acts.closed, 1)
+}
+
+// eventAt is when the first event of the type happened (zero: never).
+func eventAt(es []ChatEvent, typ string) time.Time {
+	for _, e := range es {
+		if e.Type == typ {
+			return e.At
+		}
+	}
+	return time.Time{}
 }
 
 func eventTypes(es []ChatEvent) []string {
