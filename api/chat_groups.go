@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -64,6 +65,40 @@ type chatTimeoutsInput struct {
 	QueueWait          *string `json:"queueWait" validate:"omitnil,max=32"`
 }
 
+// chatOfflineInput is a group's offline flow; null or empty texts are the defaults.
+type chatOfflineInput struct {
+	Prompt        nullable[string] `json:"prompt"`
+	Autoresponder nullable[string] `json:"autoresponder"`
+	IntakeClose   *string          `json:"intakeClose" validate:"omitnil,max=32"`
+}
+
+// apply writes the offline flow's fields over g.
+func (in *chatOfflineInput) apply(g *schema.ChatGroup, fields map[string]string) {
+	for _, t := range []struct {
+		field string
+		in    nullable[string]
+		dst   **string
+	}{{"offline.prompt", in.Prompt, &g.OfflinePrompt}, {"offline.autoresponder", in.Autoresponder, &g.OfflineAutoresponder}} {
+		if !t.in.Set {
+			continue
+		}
+		v := nilIfEmptyPtr(t.in.Value)
+		if v != nil && len([]rune(*v)) > chatconfig.MaxOfflineText {
+			fields[t.field] = fmt.Sprintf("must be at most %d characters (it has %d)", chatconfig.MaxOfflineText, len([]rune(*v)))
+			continue
+		}
+		*t.dst = v
+	}
+	if in.IntakeClose != nil {
+		secs, problem := chatconfig.IntakeClose.Parse(*in.IntakeClose)
+		if problem != "" {
+			fields[chatconfig.IntakeClose.Field] = problem
+			return
+		}
+		g.IntakeCloseSeconds = secs
+	}
+}
+
 // chatGroupInput is a chat group as clients write it; on an edit, absent fields stay.
 type chatGroupInput struct {
 	Name         *string                `json:"name" validate:"omitnil,notblank,max=100"`
@@ -74,6 +109,7 @@ type chatGroupInput struct {
 	CalendarID   nullable[string]   `json:"calendarId"`
 	DepartmentID nullable[string]   `json:"departmentId"`
 	Timeouts     *chatTimeoutsInput `json:"timeouts"`
+	Offline      *chatOfflineInput  `json:"offline"`
 }
 
 // apply writes the input over g and answers what is wrong with the fields it could check
@@ -111,6 +147,9 @@ func (in *chatGroupInput) apply(g *schema.ChatGroup) map[string]string {
 	}
 	if in.DepartmentID.Set {
 		g.DepartmentID = nilIfEmptyPtr(in.DepartmentID.Value)
+	}
+	if in.Offline != nil {
+		in.Offline.apply(g, fields)
 	}
 	if t := in.Timeouts; t != nil {
 		for _, tm := range []struct {
@@ -182,7 +221,8 @@ func (s *Server) createChatGroup(c *fiber.Ctx) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	g := schema.ChatGroup{ID: uuid.Must(uuid.NewV7()).String(), Automatic: true, Members: []schema.ChatGroupMember{},
 		AcceptWithinSeconds: chatconfig.AcceptWithin.Seconds(), InactivitySeconds: chatconfig.CustomerInactivity.Seconds(),
-		QueueWaitSeconds: chatconfig.QueueWait.Seconds(), CreatedAt: now, UpdatedAt: now}
+		QueueWaitSeconds: chatconfig.QueueWait.Seconds(), IntakeCloseSeconds: chatconfig.IntakeClose.Seconds(),
+		CreatedAt: now, UpdatedAt: now}
 	fields := in.apply(&g)
 	if in.Name == nil {
 		fields["name"] = "is required"
@@ -260,7 +300,8 @@ func chatGroupContent(g *schema.ChatGroup) string {
 
 var chatGroups = &configResource[schema.ChatGroup]{entity: "chat_group", noun: "chat group",
 	columns: []string{"name", "display_name", "automatic", "max_concurrent_per_agent", "calendar_id", "department_id",
-		"accept_within_seconds", "customer_inactivity_seconds", "queue_wait_seconds", "updated_at"},
+		"accept_within_seconds", "customer_inactivity_seconds", "queue_wait_seconds", "offline_prompt",
+		"offline_autoresponder", "intake_close_seconds", "updated_at"},
 	id:      func(g *schema.ChatGroup) string { return g.ID },
 	version: func(g *schema.ChatGroup) *int { return &g.Version },
 	same:    func(a, b *schema.ChatGroup) bool { return chatGroupContent(a) == chatGroupContent(b) },

@@ -21,8 +21,14 @@ import (
 // chatGroupSettings is what a ChatSession needs of its group.
 func chatGroupSettings(g *schema.ChatGroup) workflows.ChatGroupSettings {
 	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
-	return workflows.ChatGroupSettings{Manual: !g.Automatic, AcceptWithin: sec(g.AcceptWithinSeconds),
-		CustomerInactivity: sec(g.InactivitySeconds), QueueWait: sec(g.QueueWaitSeconds)}
+	prompt, auto := g.OfflineTexts()
+	gs := workflows.ChatGroupSettings{Manual: !g.Automatic, AcceptWithin: sec(g.AcceptWithinSeconds),
+		CustomerInactivity: sec(g.InactivitySeconds), QueueWait: sec(g.QueueWaitSeconds),
+		OfflinePrompt: prompt, OfflineAutoresponder: auto, IntakeClose: sec(g.IntakeCloseSeconds)}
+	if g.DepartmentID != nil {
+		gs.Department = *g.DepartmentID
+	}
+	return gs
 }
 
 // startChat starts the ChatSession workflow chat/<uuid> for in (its ID is set here) and

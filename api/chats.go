@@ -39,7 +39,7 @@ func (s *Server) chatRoutes(r fiber.Router) {
 	r.Post("/tickets/:id/chat", requirePerm(PermTicketsWrite), staffOnly, s.startTicketChat)
 }
 
-var chatStates = []string{workflows.ChatQueued, workflows.ChatOffered, workflows.ChatActive, workflows.ChatClosed}
+var chatStates = []string{workflows.ChatQueued, workflows.ChatOffered, workflows.ChatActive, workflows.ChatOffline, workflows.ChatClosed}
 
 // chatJSON fills the lists a stored chat leaves out, so that the answer has no nulls where
 // the shape has arrays.

@@ -353,6 +353,10 @@ func (s *Server) startVisitorSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	offline, err := s.offlineReason(ctx, g, time.Now())
+	if err != nil {
+		return err
+	}
 	tok := newVisitorToken()
 	v := chatVisitor{TokenHash: hashVisitorToken(tok), ChatID: uuid.NewString(), WidgetID: w.ID, CustomerID: customerID,
 		CreatedAt: time.Now().UTC()}
@@ -360,7 +364,7 @@ func (s *Server) startVisitorSession(c *fiber.Ctx) error {
 		return err
 	}
 	chat, err := s.startChat(ctx, workflows.ChatInput{ID: v.ChatID, Kind: workflows.ChatKindCustomer, GroupID: g.ID,
-		WidgetID: w.ID, CustomerID: customerID, Group: chatGroupSettings(g)})
+		WidgetID: w.ID, CustomerID: customerID, Group: chatGroupSettings(g), Offline: offline})
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,8 @@ import (
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
-// chatSite is a manual-distribution chat group with one member and a widget embedding it on
-// https://shop.example.
+// chatSite is a manual-distribution chat group with one member, online, and a widget embedding
+// it on https://shop.example.
 type chatSite struct {
 	agent  string
 	group  chatGroupJSON
@@ -36,6 +36,7 @@ func (s *stack) chatSite(t *testing.T) chatSite {
 	tag := randomName("")
 	agent := s.call(t, s.admin, "POST", "/api/v1/persons", map[string]any{"name": "Agent " + tag, "profile": "agent"}).
 		expect(201).obj()["id"].(string)
+	s.call(t, s.admin, "PUT", "/api/v1/agents/"+agent+"/chat", map[string]any{"status": "online"}).expect(200)
 	g := s.chatGroup(t, map[string]any{"name": "site-" + tag, "members": []map[string]any{{"agentId": agent}},
 		"distribution": map[string]any{"automatic": false}})
 	var w chatWidgetJSON
@@ -51,6 +52,7 @@ type visitorChat struct {
 	CustomerID    *string `json:"customerId"`
 	AgentID       *string `json:"agentId"`
 	CloseReason   *string `json:"closeReason"`
+	TicketID      *int64  `json:"ticketId"`
 	QueuePosition int     `json:"queuePosition"`
 	MessageCount  int64   `json:"messageCount"`
 }

@@ -15,20 +15,24 @@ import (
 type ChatGroup struct {
 	bun.BaseModel `bun:"table:chat_groups"`
 
-	ID                    string            `bun:"id,pk"`
-	Name                  string            `bun:"name"`
-	DisplayName           string            `bun:"display_name"`
-	Automatic             bool              `bun:"automatic"`
-	MaxConcurrentPerAgent *int              `bun:"max_concurrent_per_agent"`
-	CalendarID            *string           `bun:"calendar_id"`
-	DepartmentID          *string           `bun:"department_id"`
-	AcceptWithinSeconds   int               `bun:"accept_within_seconds"`
-	InactivitySeconds     int               `bun:"customer_inactivity_seconds"`
-	QueueWaitSeconds      int               `bun:"queue_wait_seconds"`
-	Version               int               `bun:"version"`
-	CreatedAt             time.Time         `bun:"created_at"`
-	UpdatedAt             time.Time         `bun:"updated_at"`
-	Members               []ChatGroupMember `bun:"-"`
+	ID                    string  `bun:"id,pk"`
+	Name                  string  `bun:"name"`
+	DisplayName           string  `bun:"display_name"`
+	Automatic             bool    `bun:"automatic"`
+	MaxConcurrentPerAgent *int    `bun:"max_concurrent_per_agent"`
+	CalendarID            *string `bun:"calendar_id"`
+	DepartmentID          *string `bun:"department_id"`
+	AcceptWithinSeconds   int     `bun:"accept_within_seconds"`
+	InactivitySeconds     int     `bun:"customer_inactivity_seconds"`
+	QueueWaitSeconds      int     `bun:"queue_wait_seconds"`
+	// The offline flow: nil texts are the defaults (chatconfig.OfflinePrompt, ...).
+	OfflinePrompt        *string           `bun:"offline_prompt"`
+	OfflineAutoresponder *string           `bun:"offline_autoresponder"`
+	IntakeCloseSeconds   int               `bun:"intake_close_seconds"`
+	Version              int               `bun:"version"`
+	CreatedAt            time.Time         `bun:"created_at"`
+	UpdatedAt            time.Time         `bun:"updated_at"`
+	Members              []ChatGroupMember `bun:"-"`
 }
 
 // ChatGroupMember is an agent of a chat group at its place in the group's order.
@@ -50,6 +54,7 @@ type ChatGroupJSON struct {
 	CalendarID   *string               `json:"calendarId"`
 	DepartmentID *string               `json:"departmentId"`
 	Timeouts     ChatGroupTimeoutsJSON `json:"timeouts"`
+	Offline      ChatGroupOfflineJSON  `json:"offline"`
 	Version      int                   `json:"version"`
 	CreatedAt    time.Time             `json:"createdAt"`
 	UpdatedAt    time.Time             `json:"updatedAt"`
@@ -73,6 +78,26 @@ type ChatGroupTimeoutsJSON struct {
 	QueueWait          string `json:"queueWait"`
 }
 
+// ChatGroupOfflineJSON is a group's offline flow: the texts in effect (the defaults when the
+// group set none) and the message window's close.
+type ChatGroupOfflineJSON struct {
+	Prompt        string `json:"prompt"`
+	Autoresponder string `json:"autoresponder"`
+	IntakeClose   string `json:"intakeClose"`
+}
+
+// OfflineTexts are the group's offline-flow texts in effect.
+func (g *ChatGroup) OfflineTexts() (prompt, autoresponder string) {
+	prompt, autoresponder = chatconfig.OfflinePrompt, chatconfig.OfflineAutoresponder
+	if g.OfflinePrompt != nil {
+		prompt = *g.OfflinePrompt
+	}
+	if g.OfflineAutoresponder != nil {
+		autoresponder = *g.OfflineAutoresponder
+	}
+	return prompt, autoresponder
+}
+
 // JSON is the group in the API's shape.
 func (g *ChatGroup) JSON() ChatGroupJSON {
 	members := make([]ChatMemberJSON, len(g.Members))
@@ -85,7 +110,13 @@ func (g *ChatGroup) JSON() ChatGroupJSON {
 		CalendarID:   g.CalendarID, DepartmentID: g.DepartmentID,
 		Timeouts: ChatGroupTimeoutsJSON{AcceptWithin: secs(g.AcceptWithinSeconds),
 			CustomerInactivity: secs(g.InactivitySeconds), QueueWait: secs(g.QueueWaitSeconds)},
+		Offline: g.offlineJSON(secs(g.IntakeCloseSeconds)),
 		Version: g.Version, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+}
+
+func (g *ChatGroup) offlineJSON(intakeClose string) ChatGroupOfflineJSON {
+	prompt, auto := g.OfflineTexts()
+	return ChatGroupOfflineJSON{Prompt: prompt, Autoresponder: auto, IntakeClose: intakeClose}
 }
 
 // MarshalJSON answers the API's shape.

@@ -5,6 +5,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/switchboardhq/switchboard/internal/chatconfig"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -99,11 +100,9 @@ const (
 
 // The offline flow's defaults (per group: ChatGroupSettings.Offline*).
 const (
-	DefaultOfflinePrompt = `Would you like to leave a message for the agent? Please respond with YES or NO. ` +
-		`If you select Yes, after your last message, please send "//end" without the quotes to end the chat.`
-	DefaultOfflineAutoresponder = "Thank you. We are outside our support hours right now: you can leave several " +
-		"messages here and an agent will answer them in this ticket. Send //end when you are done."
-	DefaultIntakeClose = 10 * time.Minute
+	DefaultOfflinePrompt        = chatconfig.OfflinePrompt
+	DefaultOfflineAutoresponder = chatconfig.OfflineAutoresponder
+	DefaultIntakeClose          = 10 * time.Minute
 	// OfflineEndCommand ends the customer's message window.
 	OfflineEndCommand = "//end"
 )

@@ -32,6 +32,20 @@ var (
 	QueueWait = Bound{Field: "timeouts.queueWait", Default: 5 * time.Minute, Min: 10 * time.Second, Max: 24 * time.Hour}
 )
 
+// IntakeClose: without //end, the customer's message window on an offline-flow ticket closes
+// this long after their last message.
+var IntakeClose = Bound{Field: "offline.intakeClose", Default: 10 * time.Minute, Min: time.Minute, Max: 24 * time.Hour}
+
+// The offline flow's default texts (../shared/seeds/chat-desk-tickets.txt) and the longest a
+// group's own may be.
+const (
+	OfflinePrompt = `Would you like to leave a message for the agent? Please respond with YES or NO. ` +
+		`If you select Yes, after your last message, please send "//end" without the quotes to end the chat.`
+	OfflineAutoresponder = "Thank you. We are outside our support hours right now: you can leave several " +
+		"messages here and an agent will answer them in this ticket. Send //end when you are done."
+	MaxOfflineText = 2000
+)
+
 // The per-agent limit of concurrent chats, when a group sets one.
 const (
 	MinConcurrent = 1
