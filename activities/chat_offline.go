@@ -109,7 +109,7 @@ func openChatTicketOf(ctx context.Context, db bun.IDB, customerID string) (*sche
 	var ct schema.ChatTicket
 	err := db.NewSelect().Model(&ct).
 		Where("customer_id = ? AND closed_at IS NULL AND archived_at IS NULL", customerID).
-		Where("NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = chat_ticket.ticket_id AND t.base_status IN (?))",
+		Where("NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = ct.ticket_id AND t.base_status IN (?))",
 			bun.In([]string{schema.BaseResolved, schema.BaseClosed, schema.BaseCanceled})).
 		OrderExpr("created_at DESC").Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -166,7 +166,15 @@ func (a *Activities) openOfflineTicket(ctx context.Context, ct schema.ChatTicket
 	if _, err := schema.SaveTicket(ctx, a.DB, wr); err != nil {
 		return false, err
 	}
+	a.publishChatTicket(ctx, schema.ChatTicketCreated, ct)
 	return true, a.startArchive(ctx, ct)
+}
+
+// publishChatTicket tells the queues' watchers; a failure to tell is logged, the change stands.
+func (a *Activities) publishChatTicket(ctx context.Context, typ string, ct schema.ChatTicket) {
+	if err := schema.PublishChatTicket(ctx, a.DB, typ, ct); err != nil && activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("chat ticket event dropped", "ticket", ct.TicketID, "type", typ, "err", err)
+	}
 }
 
 func (a *Activities) taskQueue(ctx context.Context) string {
@@ -254,11 +262,14 @@ func (a *Activities) CloseCustomerChatTickets(ctx context.Context, in workflows.
 			}
 		}
 		// refused: the ticket was closed or resolved meanwhile; the chat ticket closes all the same
-		_, err = a.DB.NewUpdate().Model((*schema.ChatTicket)(nil)).
+		res, err := a.DB.NewUpdate().Model((*schema.ChatTicket)(nil)).
 			Set("closed_at = ?, close_reason = 'live_chat', closed_chat_id = ?", in.At.UTC().Truncate(time.Microsecond), in.ChatID).
 			Where("ticket_id = ? AND closed_at IS NULL", ct.TicketID).Exec(ctx)
 		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			a.publishChatTicket(ctx, schema.ChatTicketClosed, ct)
 		}
 	}
 	return nil

@@ -160,6 +160,7 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.chatGroupRoutes(v1)
 	s.chatWidgetRoutes(v1)
 	s.chatPresenceRoutes(v1)
+	s.chatTicketRoutes(v1)
 	s.chatRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())

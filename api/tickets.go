@@ -622,6 +622,11 @@ func (s *Server) assignTicket(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if in.OwnerID != nil {
+		if err := s.refuseChatTicketOwner(c.UserContext(), t.ID); err != nil {
+			return err
+		}
+	}
 	fields := map[string]string{}
 	team := in.TeamID
 	if team == nil {
@@ -639,6 +644,9 @@ func (s *Server) assignTicket(c *fiber.Ctx) error {
 func (s *Server) acceptTicket(c *fiber.Ctx) error {
 	t, err := s.loadTicket(c)
 	if err != nil {
+		return err
+	}
+	if err := s.refuseChatTicketOwner(c.UserContext(), t.ID); err != nil {
 		return err
 	}
 	return s.update(c, t, workflows.UpdateAccept, &workflows.AcceptInput{Actor: actor(c)})

@@ -2,9 +2,12 @@ package schema
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/switchboardhq/switchboard/internal/events"
 )
 
 // Chat channels: where a chat's customer writes from.
@@ -20,7 +23,7 @@ const WhatsAppWindow = 24 * time.Hour
 // ChatTicket is a ticket of the offline flow as its queues need it (chat_tickets; see the
 // migration 20261202000011 for each column's meaning).
 type ChatTicket struct {
-	bun.BaseModel `bun:"table:chat_tickets"`
+	bun.BaseModel `bun:"table:chat_tickets,alias:ct"`
 
 	TicketID       int64      `bun:"ticket_id,pk"`
 	ChatID         string     `bun:"chat_id"`
@@ -78,4 +81,53 @@ func ChannelWindowEndsAt(ctx context.Context, db bun.IDB, channel string, contac
 	}
 	end := cc.LastInboundAt.Add(WhatsAppWindow).UTC()
 	return &end, nil
+}
+
+// SeesChatTicket is the SQL condition (on chat_tickets as ct, one argument: the agent's
+// departments) under which a staff member who is not an admin sees a chat ticket in the
+// unassigned and closed queues: a ticket of no department is everyone's, one of a department
+// is seen by that department's agents.
+const SeesChatTicket = "(ct.department_id IS NULL OR ct.department_id = ANY(?::text[]))"
+
+// ChatTicketWatchers are the active staff who see a chat ticket of the department (nil: of
+// none): they get its live queue events.
+func ChatTicketWatchers(ctx context.Context, db bun.IDB, department *string) ([]string, error) {
+	var ids []string
+	q := db.NewSelect().Model((*Person)(nil)).Column("id").Where("is_active AND role IN (?)", bun.In([]string{RoleAgent, RoleAdmin}))
+	if department != nil {
+		q = q.Where("role = ? OR ? = ANY(department_ids)", RoleAdmin, *department)
+	}
+	err := q.Scan(ctx, &ids)
+	return ids, err
+}
+
+// Live queue events on the agents' streams (GET /api/v1/stream): a chat ticket joined the
+// unassigned queue, was accepted (it leaves the unassigned queue), or closed.
+const (
+	ChatTicketCreated  = "chat_ticket.created"
+	ChatTicketAccepted = "chat_ticket.accepted"
+	ChatTicketClosed   = "chat_ticket.closed"
+)
+
+// ChatTicketEvent is such an event's data: small, the client reads the queue when it needs more.
+type ChatTicketEvent struct {
+	TicketID   int64   `json:"ticketId"`
+	AcceptedBy *string `json:"acceptedBy,omitempty"`
+	ClosedBy   *string `json:"closedBy,omitempty"`
+}
+
+// PublishChatTicket tells every watcher of the chat ticket (ChatTicketWatchers) of a change.
+// Best effort, as every stream event: the queue itself is the truth.
+func PublishChatTicket(ctx context.Context, db *bun.DB, typ string, ct ChatTicket) error {
+	ids, err := ChatTicketWatchers(ctx, db, ct.DepartmentID)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(ChatTicketEvent{TicketID: ct.TicketID, AcceptedBy: ct.AcceptedBy, ClosedBy: ct.ClosedBy})
+	for _, id := range ids {
+		if err := events.Publish(ctx, db, events.Event{AgentID: id, Type: typ, Data: data}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
