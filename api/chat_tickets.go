@@ -297,12 +297,15 @@ func (s *Server) quickAcceptChatTickets(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	var claimed []schema.ChatTicket
-	err := s.db.NewRaw(`UPDATE chat_tickets SET accepted_by = ?, accepted_at = ? WHERE ticket_id IN (
+	// The pick is a materialized CTE: as a subquery of UPDATE … IN (…), PostgreSQL may run the
+	// LIMIT again while re-checking rows another quick accept changed, and take more than N.
+	err := s.db.NewRaw(`WITH picked AS MATERIALIZED (
 			SELECT ct.ticket_id FROM chat_tickets AS ct
 			WHERE ct.accepted_by IS NULL AND ct.closed_at IS NULL AND ct.archived_at IS NULL AND `+scope+`
 			ORDER BY ct.created_at, ct.ticket_id LIMIT ? FOR UPDATE SKIP LOCKED)
-		AND accepted_by IS NULL RETURNING *`,
-		append(append([]any{me.ID, time.Now().UTC().Truncate(time.Microsecond)}, args...), *in.Count)...).Scan(ctx, &claimed)
+		UPDATE chat_tickets AS c SET accepted_by = ?, accepted_at = ? FROM picked
+		WHERE c.ticket_id = picked.ticket_id AND c.accepted_by IS NULL RETURNING c.*`,
+		append(args, *in.Count, me.ID, time.Now().UTC().Truncate(time.Microsecond))...).Scan(ctx, &claimed)
 	if err != nil && !isNoRows(err) {
 		return err
 	}
