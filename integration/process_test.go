@@ -351,6 +351,14 @@ func TestBinary(t *testing.T) {
 	require.Contains(t, metrics, "temporal_", "Temporal SDK metrics are exported")
 	require.Contains(t, metrics, "go_goroutines")
 
+	// make run seeds the demo workspace with the binary: it must work on a fresh database, and
+	// a second run leaves it as it is.
+	for _, want := range []string{"demo customer token", "already seeded"} {
+		out, err := exec.Command(bin, "demo", "--url", base, "--token", s.admin).CombinedOutput()
+		require.NoError(t, err, string(out))
+		require.Contains(t, string(out), want)
+	}
+
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()

@@ -85,20 +85,31 @@ func (d *demo) seed() error {
 		if err := d.call("POST", "/tickets", t, &created); err != nil {
 			return err
 		}
-		ids[i] = created["id"]
+		n, ok := created["id"].(float64) // JSON numbers decode as float64: print them as integers
+		if !ok {
+			return fmt.Errorf("POST /tickets answered no id: %v", created)
+		}
+		ids[i] = int64(n)
 	}
+	// Bob answers the ticket he owns himself: staff send public messages only on their tickets.
+	var bobTok map[string]any
+	if err := d.call("POST", fmt.Sprintf("/persons/%v/tokens", bob["id"]), map[string]any{"name": "demo"}, &bobTok); err != nil {
+		return err
+	}
+	asBob := &demo{base: d.base, token: fmt.Sprint(bobTok["token"]), http: d.http}
 	changes := []struct {
+		as   *demo
 		path string
 		body any
 	}{
-		{fmt.Sprintf("/tickets/%v/status", ids[1]), map[string]any{"status": "InAttendance"}},
-		{fmt.Sprintf("/tickets/%v/actions", ids[1]), map[string]any{"type": "internal", "body": "Billing confirms the plan change; fixing the invoice."}},
-		{fmt.Sprintf("/tickets/%v/assign", ids[2]), map[string]any{"ownerId": bob["id"]}},
-		{fmt.Sprintf("/tickets/%v/actions", ids[2]), map[string]any{"type": "public", "body": "Use **GET /api/v1/tickets** with your token; it pages by cursor."}},
-		{fmt.Sprintf("/tickets/%v/status", ids[2]), map[string]any{"status": "Resolved"}},
+		{d, fmt.Sprintf("/tickets/%v/status", ids[1]), map[string]any{"status": "InAttendance"}},
+		{d, fmt.Sprintf("/tickets/%v/actions", ids[1]), map[string]any{"type": "internal", "body": "Billing confirms the plan change; fixing the invoice."}},
+		{d, fmt.Sprintf("/tickets/%v/assign", ids[2]), map[string]any{"ownerId": bob["id"]}},
+		{asBob, fmt.Sprintf("/tickets/%v/actions", ids[2]), map[string]any{"type": "public", "body": "Use **GET /api/v1/tickets** with your token; it pages by cursor."}},
+		{asBob, fmt.Sprintf("/tickets/%v/status", ids[2]), map[string]any{"status": "Resolved"}},
 	}
 	for _, c := range changes {
-		if err := d.call("POST", c.path, c.body, nil); err != nil {
+		if err := c.as.call("POST", c.path, c.body, nil); err != nil {
 			return err
 		}
 	}
