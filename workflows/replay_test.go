@@ -20,6 +20,11 @@ import (
 // invitation and a leave, a transfer to another group, then warned and closed for inactivity;
 // chat_2 one closed for queue wait and handed to the offline flow; chat_3_run1/run2 a manual
 // accept, refused updates, a transfer to an agent, continue-as-new and a close by the customer.
+// The offline flow: chat_4_offline_end a chat that started with nobody online, a message, YES,
+// NO after YES and //end (the ticket made); chat_5_offline_merge_timeout a text before the YES,
+// a message merged into the same customer's open ticket and the window's close by its timer;
+// chat_6_reached_agent a live chat whose accept closed that ticket. chat_ticket_archive is the
+// ticket's archive workflow, asleep on its 90-day timer.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
@@ -30,6 +35,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(Ticket, workflow.RegisterOptions{Name: TicketWorkflowType})
 			r.RegisterWorkflowWithOptions(PhoneCall, workflow.RegisterOptions{Name: CallWorkflowType})
 			r.RegisterWorkflowWithOptions(ChatSession, workflow.RegisterOptions{Name: ChatSessionWorkflowType})
+			r.RegisterWorkflowWithOptions(ChatTicketArchive, workflow.RegisterOptions{Name: ChatTicketArchiveWorkflowType})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
