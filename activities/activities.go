@@ -4,6 +4,7 @@ package activities
 
 import (
 	"context"
+	"github.com/switchboardhq/switchboard/internal/channel"
 	"sync"
 	"time"
 
@@ -36,6 +37,10 @@ type Activities struct {
 	Config *ConfigCache
 	// Chat configures chat distribution's activities (idle check, metrics).
 	Chat ChatDistribution
+
+	// WhatsApp sends a WhatsApp chat's agent and system messages to its contact (nil: the
+	// channel is off and nothing is sent).
+	WhatsApp channel.Sender
 
 	// AutoCloseAfter is the auto-close period of the tickets activities open (a closed chat's),
 	// as the API's (SWITCHBOARD_AUTO_CLOSE_AFTER). Zero: workflows.DefaultAutoCloseAfter.

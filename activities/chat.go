@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/switchboardhq/switchboard/internal/channel"
 	"github.com/switchboardhq/switchboard/internal/events"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
@@ -54,12 +55,35 @@ func (a *Activities) PersistChat(ctx context.Context, w workflows.ChatWrite) err
 	if err := schema.SaveChat(ctx, a.DB, row, msgs, evs); err != nil {
 		return err
 	}
+	a.sendToChannel(ctx, w)
 	for _, e := range chatAgentEvents(w) {
 		if err := events.Publish(ctx, a.DB, e); err != nil && activity.IsActivity(ctx) {
 			activity.GetLogger(ctx).Warn("chat event dropped", "chat", c.ID, "agent", e.AgentID, "type", e.Type, "err", err)
 		}
 	}
 	return nil
+}
+
+// sendToChannel sends the agent side's new messages of a WhatsApp chat (agents' and the
+// system's: the offline prompt, the autoresponder, the inactivity warning) to its contact,
+// each once (schema.SendOnce). A failed send is recorded and logged; the chat goes on.
+func (a *Activities) sendToChannel(ctx context.Context, w workflows.ChatWrite) {
+	c := w.Chat
+	if a.WhatsApp == nil || c.Channel != schema.ChannelWhatsApp || c.ChannelContact == nil {
+		return
+	}
+	for _, m := range w.Messages {
+		if m.Role == workflows.ChatRoleCustomer {
+			continue
+		}
+		key := fmt.Sprintf("chat/%s/%d", c.ID, m.Seq)
+		err := schema.SendOnce(ctx, a.DB, key, *c.ChannelContact, m.Body, "", func() (string, error) {
+			return a.WhatsApp.Send(ctx, channel.Outbound{To: *c.ChannelContact, Body: m.Body})
+		})
+		if err != nil && activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("WhatsApp message not sent", "chat", c.ID, "seq", m.Seq, "err", err)
+		}
+	}
 }
 
 // ChatAgentEvent is the data of a chat event on an agent's stream: small, the client reads the

@@ -60,7 +60,16 @@ func (s *Server) addTicketAction(c *fiber.Ctx) error {
 	if err != nil || t == nil {
 		return err
 	}
-	return s.update(c, t, workflows.UpdateAddAction, in)
+	var after schema.Ticket
+	accepted, err := s.runUpdate(c, t, workflows.UpdateAddAction, in, &after)
+	switch {
+	case err != nil:
+		return err
+	case accepted != nil:
+		return c.Status(fiber.StatusAccepted).JSON(accepted)
+	}
+	s.relayToWhatsApp(c.UserContext(), t.ID, int64(after.ActionCount), in)
+	return s.respondTicket(c, t.ID, fiber.StatusOK)
 }
 
 // sendMessage is POST /tickets/{id}/messages: a message, answered with the message as the
@@ -82,6 +91,7 @@ func (s *Server) sendMessage(c *fiber.Ctx) error {
 	if accepted != nil {
 		return c.Status(fiber.StatusAccepted).JSON(accepted)
 	}
+	s.relayToWhatsApp(c.UserContext(), t.ID, int64(after.ActionCount), in)
 	return s.respondMessageByAction(c, t.ID, after.ActionCount, fiber.StatusCreated)
 }
 
@@ -116,6 +126,11 @@ func (s *Server) messageRequest(c *fiber.Ctx, defaultType string) (*schema.Ticke
 		return nil, nil, errConflict("ticket %d is closed: its messenger takes no more messages; open a new ticket", t.ID)
 	}
 	ctx := c.UserContext()
+	if !p.isCustomer() && in.Type == "public" {
+		if err := s.checkWhatsAppWindow(ctx, t.ID); err != nil {
+			return nil, nil, err
+		}
+	}
 	if in.ClientMessageID != nil {
 		if seq, found, err := s.sentBefore(ctx, p, t.ID, *in.ClientMessageID); err != nil || found {
 			c.Locals("resent", seq)

@@ -49,6 +49,8 @@ type Config struct {
 	VideoURLTemplate string
 	// Blobs stores attachments (SWITCHBOARD_BLOB_URL); nil: uploads and downloads answer 503.
 	Blobs *blobstore.Store
+	// WhatsApp turns the WhatsApp channel on (nil: off).
+	WhatsApp *WhatsAppConfig
 	// AttachmentMaxBytes is the largest file an upload may carry (SWITCHBOARD_ATTACHMENT_MAX_BYTES).
 	AttachmentMaxBytes int64
 	// PublicChatRate, PublicChatStartRate and PublicChatSessionRate limit the public widget API
@@ -138,6 +140,7 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.publicKBRoutes(app)   // published articles, for anyone (no token)
 	s.publicChatRoutes(app) // the chat widget's visitors (visitor tokens, CORS per widget)
 	s.widgetRoutes(app)     // widget.js and its demo page
+	s.whatsappRoutes(app)   // Twilio's WhatsApp webhook (signed)
 	// Every route below starts with requirePerm, which runs the Idempotency-Key middleware
 	// after the permission check (TestEveryRouteChecksAPermission).
 	v1 := app.Group("/api/v1", s.limitAuthFailures, s.authenticate, s.limit, s.withServer)

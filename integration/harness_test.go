@@ -119,6 +119,8 @@ type stackOptions struct {
 	// attachmentExpireAfter keeps unreferenced uploads this long (default: the real 24 hours),
 	// through the API's test-only option.
 	attachmentExpireAfter time.Duration
+	// whatsapp turns the WhatsApp channel on (API and worker) with this configuration.
+	whatsapp *api.WhatsAppConfig
 }
 
 // testAttachmentMax is the stacks' per-file upload limit: small, so that going over it is cheap,
@@ -170,7 +172,8 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			o.webhooks = &webhook.Options{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 				RetryInitial: 300 * time.Millisecond}
 		}
-		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks, Blobs: s.blobs, AutoCloseAfter: o.autoClose}, worker.Options{TaskQueue: s.taskQueue,
+		s.worker = worker.New(s.tc, &activities.Activities{DB: s.db, Temporal: s.tc, Webhooks: *o.webhooks, Blobs: s.blobs, AutoCloseAfter: o.autoClose,
+			WhatsApp: whatsappSender(o.whatsapp)}, worker.Options{TaskQueue: s.taskQueue,
 			WorkflowPollers: 4, ActivityPollers: 2, MaxConcurrentWorkflows: 64, MaxConcurrentActivites: 64})
 		require.NoError(t, s.worker.Start())
 	}
@@ -179,7 +182,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.rateLimit > 0 {
 		cfg.RateLimit = o.rateLimit
 	}
-	cfg.MessengerRequireOwner, cfg.VideoURLTemplate = o.messengerRule, o.videoTemplate
+	cfg.MessengerRequireOwner, cfg.VideoURLTemplate, cfg.WhatsApp = o.messengerRule, o.videoTemplate, o.whatsapp
 	cfg.Blobs, cfg.AttachmentMaxBytes, cfg.AttachmentExpireAfter = s.blobs, testAttachmentMax, o.attachmentExpireAfter
 	if o.attachmentMaxBytes > 0 {
 		cfg.AttachmentMaxBytes = o.attachmentMaxBytes

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -130,4 +131,24 @@ func PublishChatTicket(ctx context.Context, db *bun.DB, typ string, ct ChatTicke
 		}
 	}
 	return nil
+}
+
+// SendOnce sends one message to a WhatsApp contact through send, at most once per key: the
+// outbox row is claimed first, and the provider's id (or the error) recorded after.
+func SendOnce(ctx context.Context, db bun.IDB, key, contact, body, templateID string, send func() (string, error)) error {
+	res, err := db.NewRaw(`INSERT INTO whatsapp_outbox (key, contact, body, template_id) VALUES (?, ?, ?, NULLIF(?, ''))
+		ON CONFLICT (key) DO NOTHING`, key, contact, body, templateID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // sent (or tried) already
+	}
+	sid, sendErr := send()
+	if sendErr != nil {
+		_, err = db.NewRaw("UPDATE whatsapp_outbox SET error = ? WHERE key = ?", sendErr.Error(), key).Exec(ctx)
+		return errors.Join(sendErr, err)
+	}
+	_, err = db.NewRaw("UPDATE whatsapp_outbox SET provider_sid = ?, sent_at = now() WHERE key = ?", sid, key).Exec(ctx)
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/internal/blobstore"
+	"github.com/switchboardhq/switchboard/internal/channel/twilio"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -52,7 +53,15 @@ type Config struct {
 	// distribution; ChatIdleGrace later their unanswered offers go back to the queue.
 	ChatIdle      time.Duration
 	ChatIdleGrace time.Duration
+	// WhatsApp through Twilio: all of account, token, sender and group, or none (off).
+	Twilio        twilio.Client
+	WhatsAppGroup string
+	// PublicURL is this API's address as Twilio calls it (its webhook signatures cover it).
+	PublicURL string
 }
+
+// WhatsAppOn says whether the WhatsApp channel is configured.
+func (c Config) WhatsAppOn() bool { return c.Twilio.AccountSID != "" }
 
 // envDefaults are the values used when a variable is unset or empty.
 var envDefaults = map[string]string{
@@ -82,6 +91,12 @@ var envDefaults = map[string]string{
 	"SWITCHBOARD_VIDEO_URL_TEMPLATE":      "",
 	"SWITCHBOARD_BLOB_URL":                blobstore.DefaultURL,
 	"SWITCHBOARD_ATTACHMENT_MAX_BYTES":    "25MiB",
+	"SWITCHBOARD_TWILIO_ACCOUNT_SID":      "",
+	"SWITCHBOARD_TWILIO_AUTH_TOKEN":       "",
+	"SWITCHBOARD_TWILIO_FROM":             "",
+	"SWITCHBOARD_TWILIO_BASE_URL":         twilio.DefaultBaseURL,
+	"SWITCHBOARD_WHATSAPP_GROUP":          "",
+	"SWITCHBOARD_PUBLIC_URL":              "http://localhost:8080",
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the binary).
@@ -114,8 +129,36 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AttachmentMaxBytes:    p.sizeUpTo("SWITCHBOARD_ATTACHMENT_MAX_BYTES", 1<<30, "1GiB"),
 		ChatIdle:              p.duration("SWITCHBOARD_CHAT_IDLE"),
 		ChatIdleGrace:         p.duration("SWITCHBOARD_CHAT_IDLE_GRACE"),
+		PublicURL:             p.url("SWITCHBOARD_PUBLIC_URL", "http", "https"),
 	}
+	c.Twilio, c.WhatsAppGroup = p.twilio()
 	return c, errors.Join(p.errs...)
+}
+
+// twilio reads the WhatsApp channel's settings: all four or none.
+func (p *parser) twilio() (twilio.Client, string) {
+	names := []string{"SWITCHBOARD_TWILIO_ACCOUNT_SID", "SWITCHBOARD_TWILIO_AUTH_TOKEN", "SWITCHBOARD_TWILIO_FROM", "SWITCHBOARD_WHATSAPP_GROUP"}
+	var set, missing []string
+	for _, n := range names {
+		if p.get(n) != "" {
+			set = append(set, n)
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	if len(set) == 0 {
+		return twilio.Client{}, ""
+	}
+	if len(missing) > 0 {
+		p.fail(missing[0], "", "the WhatsApp channel needs %s too (set all four or none)", strings.Join(missing, ", "))
+		return twilio.Client{}, ""
+	}
+	from := p.get("SWITCHBOARD_TWILIO_FROM")
+	if !strings.HasPrefix(from, "whatsapp:+") {
+		p.fail("SWITCHBOARD_TWILIO_FROM", from, "must be the sender as Twilio writes it: whatsapp:+<number>")
+	}
+	return twilio.Client{BaseURL: p.url("SWITCHBOARD_TWILIO_BASE_URL", "http", "https"), AccountSID: p.get("SWITCHBOARD_TWILIO_ACCOUNT_SID"),
+		AuthToken: p.get("SWITCHBOARD_TWILIO_AUTH_TOKEN"), From: from}, p.get("SWITCHBOARD_WHATSAPP_GROUP")
 }
 
 type parser struct {

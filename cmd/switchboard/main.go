@@ -159,6 +159,10 @@ func apiConfig(cfg Config) api.Config {
 	c.RateLimit, c.AuthFailureLimit, c.CallNoEndAfter = cfg.RateLimit, cfg.AuthFailureLimit, cfg.CallNoEndAfter
 	c.MessengerRequireOwner, c.VideoURLTemplate = cfg.MessengerRequireOwner, cfg.VideoURLTemplate
 	c.AttachmentMaxBytes = int64(cfg.AttachmentMaxBytes)
+	if cfg.WhatsAppOn() {
+		tw := cfg.Twilio
+		c.WhatsApp = &api.WhatsAppConfig{Sender: &tw, AuthToken: tw.AuthToken, PublicURL: cfg.PublicURL, GroupID: cfg.WhatsAppGroup}
+	}
 	return c
 }
 
@@ -226,9 +230,14 @@ func startWorker(ctx context.Context, cfg Config, log *slog.Logger, tc client.Cl
 		ActivityPollers: cfg.ActivityPollers, MaxConcurrentWorkflows: cfg.MaxConcurrent, MaxConcurrentActivites: cfg.MaxConcurrent}
 	var w sdkworker.Worker
 	err := retry(ctx, log, "start the worker", func() error {
-		w = worker.New(tc, &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow},
+		acts := &activities.Activities{DB: db, Temporal: tc, Webhooks: webhook.Options{Allow: cfg.WebhookAllow},
 			Blobs: blobs, AutoCloseAfter: cfg.AutoCloseAfter,
-			Chat: activities.ChatDistribution{Idle: cfg.ChatIdle, Grace: cfg.ChatIdleGrace, Metrics: chat}}, opts)
+			Chat: activities.ChatDistribution{Idle: cfg.ChatIdle, Grace: cfg.ChatIdleGrace, Metrics: chat}}
+		if cfg.WhatsAppOn() {
+			tw := cfg.Twilio
+			acts.WhatsApp = &tw
+		}
+		w = worker.New(tc, acts, opts)
 		return w.Start()
 	})
 	return w, err

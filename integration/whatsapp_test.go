@@ -1,0 +1,198 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboardhq/switchboard/api"
+	"github.com/switchboardhq/switchboard/internal/channel"
+	"github.com/switchboardhq/switchboard/internal/channel/twilio"
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+// WhatsApp through a fake Twilio on loopback: signed inbound webhooks become chat messages
+// (each once, one chat for a new contact's first messages), the offline flow answers on
+// WhatsApp, the ticket's replies go out through the Messages API, and after the 24-hour window
+// free text is refused before anything is sent.
+
+func whatsappSender(c *api.WhatsAppConfig) channel.Sender {
+	if c == nil {
+		return nil
+	}
+	return c.Sender
+}
+
+// fakeTwilio records what the Messages API was asked to send.
+type fakeTwilio struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	sent []url.Values
+}
+
+func newFakeTwilio(t *testing.T) *fakeTwilio {
+	f := &fakeTwilio{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ACtest" || p != "wa-secret" {
+			w.WriteHeader(401)
+			return
+		}
+		_ = r.ParseForm()
+		f.mu.Lock()
+		f.sent = append(f.sent, r.PostForm)
+		n := len(f.sent)
+		f.mu.Unlock()
+		w.WriteHeader(201)
+		fmt.Fprintf(w, `{"sid":"SM%d"}`, n)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// to are the bodies sent to a contact, in order.
+func (f *fakeTwilio) to(contact string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, m := range f.sent {
+		if m.Get("To") == "whatsapp:"+contact {
+			out = append(out, m.Get("Body"))
+		}
+	}
+	return out
+}
+
+const waPublicURL = "https://desk.example"
+
+// inbound posts a Twilio webhook, signed unless sig is given.
+func (s *stack) inbound(t *testing.T, form url.Values, sig string) int {
+	t.Helper()
+	if sig == "" {
+		sig = twilio.Signature("wa-secret", waPublicURL+"/public/whatsapp/v1/twilio", form)
+	}
+	req, err := http.NewRequest("POST", s.base+"/public/whatsapp/v1/twilio", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func waMessage(sid, contact, body string) url.Values {
+	return url.Values{"MessageSid": {sid}, "From": {"whatsapp:" + contact}, "To": {"whatsapp:+15550100"},
+		"Body": {body}, "ProfileName": {"Wanda"}, "NumMedia": {"0"}}
+}
+
+func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
+	fake := newFakeTwilio(t)
+	cfg := &api.WhatsAppConfig{AuthToken: "wa-secret", PublicURL: waPublicURL,
+		Sender: &twilio.Client{BaseURL: fake.srv.URL, AccountSID: "ACtest", AuthToken: "wa-secret", From: "whatsapp:+15550100"}}
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour, whatsapp: cfg})
+	defer s.close()
+	agent := s.call(t, s.admin, "POST", "/api/v1/persons", map[string]any{"name": "Walt", "profile": "agent"}).expect(201).obj()["id"].(string)
+	agentTok := s.mintOK(t, s.admin, agent)
+	g := s.chatGroup(t, map[string]any{"name": "whatsapp", "members": []map[string]any{{"agentId": agent}}})
+	cfg.GroupID = g.ID // nobody online: WhatsApp chats go to the offline flow
+	contact := "+15550001"
+
+	// Bad signatures and bad input.
+	require.Equal(t, 403, s.inbound(t, waMessage("SMbad", contact, "hi"), "forged"))
+	signedWrong := twilio.Signature("other-token", waPublicURL+"/public/whatsapp/v1/twilio", waMessage("SMbad", contact, "hi"))
+	require.Equal(t, 403, s.inbound(t, waMessage("SMbad", contact, "hi"), signedWrong))
+	require.Equal(t, 422, s.inbound(t, url.Values{"From": {"whatsapp:" + contact}, "Body": {"no sid"}}, ""))
+	require.Equal(t, 422, s.inbound(t, waMessage("SMx", "15550001", "no whatsapp: prefix"), ""))
+
+	// A new contact's first two messages at once: one chat; a redelivered webhook adds nothing.
+	var wg sync.WaitGroup
+	for i, body := range []string{"hello", "my bill is wrong"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.Equal(t, 200, s.inbound(t, waMessage(fmt.Sprintf("SM-a%d", i), contact, body), ""))
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 200, s.inbound(t, waMessage("SM-a0", contact, "hello"), ""), "Twilio redelivers")
+	var chats []struct {
+		ID    string `bun:"id"`
+		Count int64  `bun:"message_count"`
+	}
+	require.NoError(t, s.db.NewRaw("SELECT id, message_count FROM chats WHERE channel = 'whatsapp' AND channel_contact = ?", contact).
+		Scan(t.Context(), &chats))
+	require.Len(t, chats, 1, "one chat for the contact")
+	var customerMsgs int
+	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM chat_messages WHERE chat_id = ? AND role = 'customer'", chats[0].ID).
+		Scan(t.Context(), &customerMsgs))
+	require.Equal(t, 2, customerMsgs, "the redelivered message is stored once")
+	eventually(t, 20*time.Second, func() bool { return len(fake.to(contact)) >= 2 }, "the prompt goes out on WhatsApp")
+	require.Equal(t, workflows.DefaultOfflinePrompt, fake.to(contact)[0])
+
+	// YES, a message and //end: a WhatsApp chat ticket, the autoresponder sent to the contact.
+	require.Equal(t, 200, s.inbound(t, waMessage("SM-b1", contact, "YES"), ""))
+	require.Equal(t, 200, s.inbound(t, waMessage("SM-b2", contact, "invoice 99"), ""))
+	eventually(t, 20*time.Second, func() bool {
+		out := fake.to(contact)
+		return len(out) > 0 && out[len(out)-1] == workflows.DefaultOfflineAutoresponder
+	}, "the autoresponder goes out")
+	require.Equal(t, 200, s.inbound(t, waMessage("SM-b3", contact, "//end"), ""))
+	var ticketID int64
+	eventually(t, 20*time.Second, func() bool {
+		return s.db.NewRaw("SELECT ticket_id FROM chat_tickets WHERE channel = 'whatsapp' AND channel_contact = ? AND intake_closed_at IS NOT NULL",
+			contact).Scan(t.Context(), &ticketID) == nil
+	}, "the window ended on the chat ticket")
+	eventually(t, 20*time.Second, func() bool {
+		return s.call(t, s.admin, "GET", fmt.Sprintf("/api/v1/tickets/%d", ticketID), nil).status == 200
+	}, "the ticket is stored")
+	tk := s.ticket(t, s.admin, ticketID)
+	require.Equal(t, []string{"hello", "my bill is wrong", "invoice 99"}, actionBodies(tk))
+
+	// The agent accepts and answers: the reply goes out through the Messages API.
+	s.call(t, agentTok, "POST", fmt.Sprintf("/api/v1/chat-tickets/%d/accept", ticketID), nil).expect(200)
+	before := len(fake.to(contact))
+	s.send(t, agentTok, ticketID, map[string]any{"body": "We fixed invoice 99."}).expect(201)
+	out := fake.to(contact)
+	require.Len(t, out, before+1)
+	require.Equal(t, "We fixed invoice 99.", out[len(out)-1])
+	var queued struct {
+		Data []struct {
+			Channel        string  `json:"channel"`
+			ChannelContact *string `json:"channelContact"`
+		} `json:"data"`
+	}
+	s.call(t, agentTok, "GET", "/api/v1/chat-tickets?queue=assigned", nil).expect(200).decode(&queued)
+	require.Equal(t, "whatsapp", queued.Data[0].Channel)
+	require.Equal(t, contact, *queued.Data[0].ChannelContact)
+
+	// 24 hours after the contact's last message the window is closed: free text is refused
+	// with 422 before anything is stored or sent; an internal note still goes on the ticket.
+	_, err := s.db.ExecContext(t.Context(), "UPDATE channel_contacts SET last_inbound_at = now() - interval '24 hours 1 second' WHERE contact = ?", contact)
+	require.NoError(t, err)
+	actions := len(s.ticket(t, s.admin, ticketID).Actions)
+	s.send(t, agentTok, ticketID, map[string]any{"body": "Anything else?"}).expectError(422, "validation_failed", "body")
+	require.Len(t, fake.to(contact), before+1, "nothing sent")
+	require.Len(t, s.ticket(t, s.admin, ticketID).Actions, actions, "nothing stored")
+	s.send(t, agentTok, ticketID, map[string]any{"type": "internal", "body": "customer silent for a day"}).expect(201)
+	require.Len(t, fake.to(contact), before+1, "notes never go out")
+
+	// A new inbound message opens the window again.
+	require.Equal(t, 200, s.inbound(t, waMessage("SM-c1", contact, "still there?"), ""))
+	s.send(t, agentTok, ticketID, map[string]any{"body": "Yes, all good now."}).expect(201)
+	require.Equal(t, "Yes, all good now.", fake.to(contact)[len(fake.to(contact))-1])
+}
+
+func actionBodies(tk ticket) []string {
+	out := make([]string, len(tk.Actions))
+	for i, a := range tk.Actions {
+		out[i] = a.Body
+	}
+	return out
+}
