@@ -164,6 +164,7 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.chatWidgetRoutes(v1)
 	s.chatPresenceRoutes(v1)
 	s.chatTicketRoutes(v1)
+	s.messageTemplateRoutes(v1)
 	s.chatRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())

@@ -183,6 +183,49 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 	s.send(t, agentTok, ticketID, map[string]any{"type": "internal", "body": "customer silent for a day"}).expect(201)
 	require.Len(t, fake.to(contact), before+1, "notes never go out")
 
+	// A message template goes out whatever the window: the body filled in on the ticket, the
+	// content id and parameters to the provider.
+	tplPath := "/api/v1/message-templates"
+	sid := "HX" + strings.Repeat("ab", 16)
+	for _, bad := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"language": "en", "body": "Hi {{1}}", "contentSid": sid}, "name"},
+		{map[string]any{"name": "x", "language": "English!", "body": "Hi {{1}}", "contentSid": sid}, "language"},
+		{map[string]any{"name": "x", "language": "en", "body": "Hi {{1}} and {{3}}", "contentSid": sid}, "body"},
+		{map[string]any{"name": "x", "language": "en", "body": strings.Repeat("y", 1025), "contentSid": sid}, "body"},
+		{map[string]any{"name": "x", "language": "en", "body": "Hi", "contentSid": "SM123"}, "contentSid"},
+	} {
+		s.call(t, s.admin, "POST", tplPath, bad.body).expectError(422, "validation_failed", bad.field)
+	}
+	var tpl struct {
+		ID string `json:"id"`
+	}
+	s.call(t, s.admin, "POST", tplPath, map[string]any{"name": "follow-up", "language": "en",
+		"body": "Hello {{1}}, your case {{2}} is waiting for you.", "contentSid": sid}).expect(201).decode(&tpl)
+	s.call(t, s.admin, "POST", tplPath, map[string]any{"name": "follow-up", "language": "pt_BR",
+		"body": "Olá", "contentSid": sid}).expectError(409, "conflict")
+	s.call(t, agentTok, "POST", tplPath, map[string]any{"name": "mine", "language": "en", "body": "x", "contentSid": sid}).
+		expectError(403, "forbidden")
+	sendTpl := fmt.Sprintf("/api/v1/tickets/%d/whatsapp-template", ticketID)
+	s.call(t, agentTok, "POST", sendTpl, map[string]any{"templateId": tpl.ID, "parameters": []string{"Wanda"}}).
+		expectError(422, "validation_failed", "parameters")
+	s.call(t, agentTok, "POST", sendTpl, map[string]any{"templateId": "nope", "parameters": []string{"a", "b"}}).
+		expectError(422, "validation_failed", "templateId")
+	s.call(t, agentTok, "POST", sendTpl, map[string]any{"templateId": tpl.ID, "parameters": []string{"Wanda", "99"}}).expect(201)
+	fake.mu.Lock()
+	last := fake.sent[len(fake.sent)-1]
+	fake.mu.Unlock()
+	require.Equal(t, "whatsapp:"+contact, last.Get("To"))
+	require.Equal(t, sid, last.Get("ContentSid"))
+	require.JSONEq(t, `{"1":"Wanda","2":"99"}`, last.Get("ContentVariables"))
+	tk = s.ticket(t, s.admin, ticketID)
+	require.Equal(t, "Hello Wanda, your case 99 is waiting for you.", tk.Actions[len(tk.Actions)-1].Body)
+	other := s.createTicket(t, s.admin, map[string]any{"subject": "not WhatsApp"})
+	s.call(t, agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/whatsapp-template", other.ID),
+		map[string]any{"templateId": tpl.ID, "parameters": []string{"a", "b"}}).expectError(409, "conflict")
+
 	// A new inbound message opens the window again.
 	require.Equal(t, 200, s.inbound(t, waMessage("SM-c1", contact, "still there?"), ""))
 	s.send(t, agentTok, ticketID, map[string]any{"body": "Yes, all good now."}).expect(201)

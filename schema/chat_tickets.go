@@ -152,3 +152,17 @@ func SendOnce(ctx context.Context, db bun.IDB, key, contact, body, templateID st
 	_, err = db.NewRaw("UPDATE whatsapp_outbox SET provider_sid = ?, sent_at = now() WHERE key = ?", sid, key).Exec(ctx)
 	return err
 }
+
+// MessageTemplate is a WhatsApp message template (message_templates).
+type MessageTemplate struct {
+	bun.BaseModel `bun:"table:message_templates" json:"-"`
+
+	ID         string    `bun:"id,pk" json:"id"`
+	Name       string    `bun:"name" json:"name"`
+	Language   string    `bun:"language" json:"language"`
+	Body       string    `bun:"body" json:"body"`
+	ContentSID string    `bun:"content_sid" json:"contentSid"`
+	Version    int       `bun:"version" json:"version"`
+	CreatedAt  time.Time `bun:"created_at" json:"createdAt"`
+	UpdatedAt  time.Time `bun:"updated_at" json:"updatedAt"`
+}
