@@ -48,26 +48,28 @@ const maxQuickAccept = 100
 // chatTicketJSON is a chat ticket as the queues answer it: the queue row with the ticket's
 // subject and status (empty while the ticket is still being made).
 type chatTicketJSON struct {
-	TicketID       int64      `json:"ticketId"`
-	Subject        string     `json:"subject"`
-	Status         string     `json:"status"`
-	BaseStatus     string     `json:"baseStatus"`
-	ChatID         string     `json:"chatId"`
-	CustomerID     *string    `json:"customerId"`
-	GroupID        string     `json:"groupId"`
-	DepartmentID   *string    `json:"departmentId"`
-	Channel        string     `json:"channel"`
-	ChannelContact *string    `json:"channelContact"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	IntakeOpen     bool       `json:"intakeOpen"`
-	IntakeClosedAt *time.Time `json:"intakeClosedAt"`
-	AcceptedBy     *string    `json:"acceptedBy"`
-	AcceptedAt     *time.Time `json:"acceptedAt"`
-	ClosedAt       *time.Time `json:"closedAt"`
-	ClosedBy       *string    `json:"closedBy"`
-	CloseReason    *string    `json:"closeReason"`
-	ClosedChatID   *string    `json:"closedChatId"`
-	ArchivedAt     *time.Time `json:"archivedAt"`
+	TicketID       int64   `json:"ticketId"`
+	Subject        string  `json:"subject"`
+	Status         string  `json:"status"`
+	BaseStatus     string  `json:"baseStatus"`
+	ChatID         string  `json:"chatId"`
+	CustomerID     *string `json:"customerId"`
+	GroupID        string  `json:"groupId"`
+	DepartmentID   *string `json:"departmentId"`
+	Channel        string  `json:"channel"`
+	ChannelContact *string `json:"channelContact"`
+	// WhatsAppWindowEndsAt is the contact's 24-hour window (nil for the web, or never wrote).
+	WhatsAppWindowEndsAt *time.Time `json:"whatsappWindowEndsAt"`
+	CreatedAt            time.Time  `json:"createdAt"`
+	IntakeOpen           bool       `json:"intakeOpen"`
+	IntakeClosedAt       *time.Time `json:"intakeClosedAt"`
+	AcceptedBy           *string    `json:"acceptedBy"`
+	AcceptedAt           *time.Time `json:"acceptedAt"`
+	ClosedAt             *time.Time `json:"closedAt"`
+	ClosedBy             *string    `json:"closedBy"`
+	CloseReason          *string    `json:"closeReason"`
+	ClosedChatID         *string    `json:"closedChatId"`
+	ArchivedAt           *time.Time `json:"archivedAt"`
 }
 
 type chatTicketCounts struct {
@@ -210,8 +212,12 @@ func (s *Server) chatTicketItems(ctx context.Context, rows []schema.ChatTicket) 
 	}
 	out := make([]chatTicketJSON, len(rows))
 	for i, r := range rows {
+		ends, err := schema.ChannelWindowEndsAt(ctx, s.db, r.Channel, r.ChannelContact)
+		if err != nil {
+			return nil, err
+		}
 		t := byID[r.TicketID]
-		out[i] = chatTicketJSON{TicketID: r.TicketID, Subject: t.Subject, Status: t.Status, BaseStatus: t.BaseStatus,
+		out[i] = chatTicketJSON{WhatsAppWindowEndsAt: ends, TicketID: r.TicketID, Subject: t.Subject, Status: t.Status, BaseStatus: t.BaseStatus,
 			ChatID: r.ChatID, CustomerID: r.CustomerID, GroupID: r.GroupID, DepartmentID: r.DepartmentID, Channel: r.Channel,
 			ChannelContact: r.ChannelContact, CreatedAt: r.CreatedAt, IntakeOpen: r.IntakeClosedAt == nil,
 			IntakeClosedAt: r.IntakeClosedAt, AcceptedBy: r.AcceptedBy, AcceptedAt: r.AcceptedAt, ClosedAt: r.ClosedAt,

@@ -61,6 +61,8 @@ type chatDetail struct {
 	Messages        []workflows.ChatMessage `json:"messages"`
 	Events          []workflows.ChatEvent   `json:"events"`
 	Workflow        workflowRef             `json:"workflow"`
+	// WhatsAppWindowEndsAt: a WhatsApp chat's (absent for other channels).
+	WhatsAppWindowEndsAt **time.Time `json:"whatsappWindowEndsAt,omitempty"`
 }
 
 // listChats lists chats, newest first: state (comma-separated), groupId, agentId (in the chat),
@@ -145,8 +147,16 @@ func (s *Server) getChat(c *fiber.Ctx) error {
 	if row.State == workflows.ChatClosed {
 		invited = nil // nobody joins a closed chat
 	}
-	return c.JSON(chatDetail{Chat: chatJSON(chatOfRow(row)), InvitedAgentIDs: orEmptyOf(invited), Messages: orEmptyOf(msgs),
-		Events: evs, Workflow: s.workflowLink(workflows.ChatWorkflowID(row.ID), "")})
+	out := chatDetail{Chat: chatJSON(chatOfRow(row)), InvitedAgentIDs: orEmptyOf(invited), Messages: orEmptyOf(msgs),
+		Events: evs, Workflow: s.workflowLink(workflows.ChatWorkflowID(row.ID), "")}
+	if row.Channel == schema.ChannelWhatsApp {
+		ends, err := schema.ChannelWindowEndsAt(ctx, s.db, row.Channel, row.ChannelContact)
+		if err != nil {
+			return err
+		}
+		out.WhatsAppWindowEndsAt = &ends
+	}
+	return c.JSON(out)
 }
 
 func deref(s *string) string {

@@ -105,6 +105,9 @@ type ticketView struct {
 	OwnerHistory  []ownerEntry    `json:"ownerHistory"`
 	// Messenger is what the ticket's messenger offers the reader (GET /tickets/{id} only).
 	Messenger *messengerView `json:"messenger,omitempty"`
+	// WhatsAppWindowEndsAt: GET /tickets/{id} of a WhatsApp chat ticket (nil: the contact
+	// never wrote; absent for other tickets).
+	WhatsAppWindowEndsAt **time.Time `json:"whatsappWindowEndsAt,omitempty"`
 }
 
 type messengerView struct {
@@ -267,6 +270,13 @@ func (s *Server) getTicket(c *fiber.Ctx) error {
 	}
 	v := s.viewFor(p, d)
 	v.Messenger = &messengerView{Capabilities: cp}
+	contact, ends, err := s.whatsappContactOf(c.UserContext(), t.ID)
+	if err != nil {
+		return err
+	}
+	if contact != "" {
+		v.WhatsAppWindowEndsAt = &ends
+	}
 	return c.JSON(v)
 }
 

@@ -153,7 +153,10 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 		return s.call(t, s.admin, "GET", fmt.Sprintf("/api/v1/tickets/%d", ticketID), nil).status == 200
 	}, "the ticket is stored")
 	tk := s.ticket(t, s.admin, ticketID)
-	require.Equal(t, []string{"hello", "my bill is wrong", "invoice 99"}, actionBodies(tk))
+	got := actionBodies(tk)
+	require.Len(t, got, 3)
+	require.ElementsMatch(t, []string{"hello", "my bill is wrong"}, got[:2], "the two first messages, in the order they landed")
+	require.Equal(t, "invoice 99", got[2])
 
 	// The agent accepts and answers: the reply goes out through the Messages API.
 	s.call(t, agentTok, "POST", fmt.Sprintf("/api/v1/chat-tickets/%d/accept", ticketID), nil).expect(200)
@@ -172,16 +175,32 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 	require.Equal(t, "whatsapp", queued.Data[0].Channel)
 	require.Equal(t, contact, *queued.Data[0].ChannelContact)
 
+	var detail struct {
+		WindowEndsAt *time.Time `json:"whatsappWindowEndsAt"`
+	}
+	s.call(t, agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", ticketID), nil).expect(200).decode(&detail)
+	require.NotNil(t, detail.WindowEndsAt)
+	require.WithinDuration(t, time.Now().Add(24*time.Hour), *detail.WindowEndsAt, time.Minute, "24 h after the last inbound message")
+	s.call(t, agentTok, "GET", "/api/v1/chats/"+chats[0].ID, nil).expect(200).decode(&detail)
+	require.NotNil(t, detail.WindowEndsAt)
+
+	// A minute before the 24 hours are up, free text still goes out.
+	_, err := s.db.ExecContext(t.Context(), "UPDATE channel_contacts SET last_inbound_at = now() - interval '23 hours 59 minutes' WHERE contact = ?", contact)
+	require.NoError(t, err)
+	s.send(t, agentTok, ticketID, map[string]any{"body": "Just checking in."}).expect(201)
+	sentSoFar := len(fake.to(contact))
+	require.Equal(t, "Just checking in.", fake.to(contact)[sentSoFar-1])
+
 	// 24 hours after the contact's last message the window is closed: free text is refused
 	// with 422 before anything is stored or sent; an internal note still goes on the ticket.
-	_, err := s.db.ExecContext(t.Context(), "UPDATE channel_contacts SET last_inbound_at = now() - interval '24 hours 1 second' WHERE contact = ?", contact)
+	_, err = s.db.ExecContext(t.Context(), "UPDATE channel_contacts SET last_inbound_at = now() - interval '24 hours 1 second' WHERE contact = ?", contact)
 	require.NoError(t, err)
 	actions := len(s.ticket(t, s.admin, ticketID).Actions)
 	s.send(t, agentTok, ticketID, map[string]any{"body": "Anything else?"}).expectError(422, "validation_failed", "body")
-	require.Len(t, fake.to(contact), before+1, "nothing sent")
+	require.Len(t, fake.to(contact), sentSoFar, "nothing sent")
 	require.Len(t, s.ticket(t, s.admin, ticketID).Actions, actions, "nothing stored")
 	s.send(t, agentTok, ticketID, map[string]any{"type": "internal", "body": "customer silent for a day"}).expect(201)
-	require.Len(t, fake.to(contact), before+1, "notes never go out")
+	require.Len(t, fake.to(contact), sentSoFar, "notes never go out")
 
 	// A message template goes out whatever the window: the body filled in on the ticket, the
 	// content id and parameters to the provider.
