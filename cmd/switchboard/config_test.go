@@ -98,3 +98,27 @@ func TestEveryBadValueIsNamed(t *testing.T) {
 	require.NotContains(t, msg, "short", "the admin token is never echoed")
 	require.Contains(t, msg, "must be a positive duration such as 30s, 90m, 168h or 7d")
 }
+
+func TestWhatsAppSettingsAreAllOrNone(t *testing.T) {
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	c, err := LoadConfig(get)
+	require.NoError(t, err)
+	require.False(t, c.WhatsAppOn(), "off by default")
+
+	env["SWITCHBOARD_TWILIO_ACCOUNT_SID"] = "AC1"
+	_, err = LoadConfig(get)
+	require.ErrorContains(t, err, "SWITCHBOARD_TWILIO_AUTH_TOKEN")
+	require.ErrorContains(t, err, "set all four or none")
+
+	env["SWITCHBOARD_TWILIO_AUTH_TOKEN"], env["SWITCHBOARD_TWILIO_FROM"], env["SWITCHBOARD_WHATSAPP_GROUP"] = "tok", "+1555", "g-1"
+	_, err = LoadConfig(get)
+	require.ErrorContains(t, err, "whatsapp:+<number>")
+
+	env["SWITCHBOARD_TWILIO_FROM"], env["SWITCHBOARD_TWILIO_BASE_URL"] = "whatsapp:+1555", "http://127.0.0.1:9999"
+	c, err = LoadConfig(get)
+	require.NoError(t, err)
+	require.True(t, c.WhatsAppOn())
+	require.Equal(t, "http://127.0.0.1:9999", c.Twilio.BaseURL)
+	require.Equal(t, "g-1", c.WhatsAppGroup)
+}
