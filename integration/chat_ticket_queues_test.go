@@ -162,7 +162,24 @@ func TestChatTicketQueues(t *testing.T) {
 	require.NotContains(t, ticketIDs(s.chatQueue(t, paulTok, "queue=assigned").Data), gen[0])
 
 	// Archived (what the 90-day workflow runs): out of the queues, listed with archived=true.
+	// The queues are live: a new chat ticket and its accept reach the watchers' streams.
+	paulStream, ritaStream := s.stream(t, paulTok), s.stream(t, ritaTok)
 	left := s.offlineTicket(t, w.Key, "archived one")
+	paulStream.until(t, "chat_ticket.created")
+	ritaStream.until(t, "chat_ticket.created")
+	deptOnly := s.offlineTicket(t, rw.Key, "a return")
+	ritaStream.until(t, "chat_ticket.created")
+	s.call(t, ritaTok, "POST", fmt.Sprintf("/api/v1/chat-tickets/%d/accept", deptOnly), nil).expect(200)
+	ritaStream.until(t, "chat_ticket.accepted")
+	for quiet := time.After(time.Second); ; { // nothing of the department's ticket reached Paul
+		select {
+		case ev := <-paulStream.events:
+			require.NotContains(t, ev, "chat_ticket.", "Paul does not watch the department's tickets")
+			continue
+		case <-quiet:
+		}
+		break
+	}
 	acts := &activities.Activities{DB: s.db}
 	require.NoError(t, acts.ArchiveChatTicket(t.Context(), workflows.ChatTicketArchiveInput{TicketID: left}))
 	require.NotContains(t, ticketIDs(s.chatQueue(t, paulTok, "").Data), left)
