@@ -201,6 +201,16 @@ func (s *Server) receiveUploads(c *fiber.Ctx, body io.Reader, uploader string, o
 	if len(rows) == 0 {
 		return nil, errField("file", "send at least one \"file\" part")
 	}
+	if err := s.commitUploads(ctx, store, staged, rows); err != nil {
+		return nil, err
+	}
+	ok = true
+	return rows, nil
+}
+
+// commitUploads starts the expiry of each staged upload and writes their rows, promoting the
+// staged content. On an error the caller discards what was staged.
+func (s *Server) commitUploads(ctx context.Context, store *blobstore.Store, staged []*blobstore.Staged, rows []schema.Attachment) error {
 	// Each upload's expiry starts first: a row is never left without the workflow that removes
 	// it. An expiry whose row was never written (the insert below failed) removes the content.
 	for _, r := range rows {
@@ -209,10 +219,10 @@ func (s *Server) receiveUploads(c *fiber.Ctx, body io.Reader, uploader string, o
 			workflows.AttachmentExpiryWorkflowType, workflows.AttachmentExpiryInput{AttachmentID: r.ID,
 				After: s.cfg.AttachmentExpireAfter, SHA256: r.SHA256})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	err = schema.InsertAttachments(ctx, s.db, rows, func(ctx context.Context, sha string) error {
+	return schema.InsertAttachments(ctx, s.db, rows, func(ctx context.Context, sha string) error {
 		for _, st := range staged {
 			if st.SHA256 == sha {
 				if err := store.Promote(ctx, st); err != nil {
@@ -222,11 +232,6 @@ func (s *Server) receiveUploads(c *fiber.Ctx, body io.Reader, uploader string, o
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	ok = true
-	return rows, nil
 }
 
 // stageFile types one file from its first bytes and streams it into the store.

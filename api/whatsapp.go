@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"fmt"
+	"io"
+	"mime"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/switchboardhq/switchboard/internal/blobstore"
 	"github.com/switchboardhq/switchboard/internal/channel"
 	"github.com/switchboardhq/switchboard/internal/channel/twilio"
 	"github.com/switchboardhq/switchboard/schema"
@@ -29,13 +33,20 @@ import (
 
 // WhatsAppConfig turns the channel on (nil: the webhook answers 404).
 type WhatsAppConfig struct {
-	// Sender sends to contacts (twilio.Client); AuthToken checks Twilio's signatures.
+	// Sender sends to contacts and Media fetches inbound media (twilio.Client); AuthToken
+	// checks Twilio's signatures.
 	Sender    channel.Sender
+	Media     MediaFetcher
 	AuthToken string
 	// PublicURL is this API's address as Twilio calls it (the signature covers it).
 	PublicURL string
 	// GroupID is the chat group WhatsApp chats join.
 	GroupID string
+}
+
+// MediaFetcher downloads an inbound message's media: the body and its content type.
+type MediaFetcher interface {
+	Fetch(ctx context.Context, url string) (io.ReadCloser, string, error)
 }
 
 // whatsappPath is the inbound webhook's path.
@@ -68,9 +79,24 @@ func (s *Server) whatsappInbound(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body := in.Body
-	if _, err := s.sendChatMessage(c, chatID, customerID, workflows.ChatRoleCustomer,
-		chatMessageInput{Body: &body, ClientMessageID: &in.MessageSID}); err != nil {
+	msg := chatMessageInput{Body: &in.Body, ClientMessageID: &in.MessageSID}
+	seen, err := s.db.NewSelect().Model((*schema.ChatMessageRow)(nil)).
+		Where("chat_id = ? AND author_id = ? AND client_message_id = ?", chatID, customerID, in.MessageSID).Exists(ctx)
+	if err != nil {
+		return err
+	}
+	if !seen && len(in.Media) > 0 { // a redelivery carries the media already stored
+		ids, refused, err := s.storeMedia(ctx, wa, chatID, customerID, in)
+		if err != nil {
+			return err
+		}
+		msg.AttachmentIDs = ids
+		if refused != "" {
+			body := strings.TrimSpace(in.Body + "\n" + refused)
+			msg.Body = &body
+		}
+	}
+	if _, err := s.sendChatMessage(c, chatID, customerID, workflows.ChatRoleCustomer, msg); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "text/xml")
@@ -80,10 +106,10 @@ func (s *Server) whatsappInbound(c *fiber.Ctx) error {
 // inboundMessage is what a Twilio webhook carries of one WhatsApp message.
 type inboundMessage struct {
 	Contact, Name, Body, MessageSID string
+	Media                           []string // MediaUrl0..N
 }
 
-// parseInbound reads Twilio's parameters; media arrive as links after the text (they are not
-// copied into attachments).
+// parseInbound reads Twilio's parameters.
 func parseInbound(form url.Values) (inboundMessage, error) {
 	in := inboundMessage{MessageSID: form.Get("MessageSid"), Name: strings.TrimSpace(form.Get("ProfileName")),
 		Contact: strings.TrimPrefix(form.Get("From"), "whatsapp:"), Body: strings.TrimSpace(form.Get("Body"))}
@@ -97,10 +123,10 @@ func parseInbound(form url.Values) (inboundMessage, error) {
 	n, _ := strconv.Atoi(form.Get("NumMedia"))
 	for i := 0; i < min(n, maxMedia); i++ {
 		if u := form.Get(fmt.Sprintf("MediaUrl%d", i)); u != "" {
-			in.Body = strings.TrimSpace(in.Body + "\n" + u)
+			in.Media = append(in.Media, u)
 		}
 	}
-	if in.Body == "" {
+	if in.Body == "" && len(in.Media) == 0 {
 		fields["Body"] = "an empty message (no text, no media)"
 	}
 	if len(fields) > 0 {
@@ -230,4 +256,84 @@ func (s *Server) relayToWhatsApp(ctx context.Context, ticketID, actionID int64, 
 	if err != nil {
 		s.log.Warn("WhatsApp message not sent", "ticket", ticketID, "action", actionID, "err", err)
 	}
+}
+
+// storeMedia downloads the message's media into the attachment store, through the uploads'
+// allow-list, as files of the chat uploaded by the customer; answers their ids, and a line
+// saying which were refused (the message keeps its text and the files that passed).
+func (s *Server) storeMedia(ctx context.Context, wa *WhatsAppConfig, chatID, customerID string, in inboundMessage) ([]string, string, error) {
+	store := s.cfg.Blobs
+	if store == nil || wa.Media == nil {
+		return nil, "(files were sent, but this desk stores no files)", nil
+	}
+	maxBytes := s.cfg.AttachmentMaxBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultAttachmentMaxBytes
+	}
+	var staged []*blobstore.Staged
+	var rows []schema.Attachment
+	var refused []string
+	ok := false
+	defer func() {
+		if !ok {
+			for _, st := range staged {
+				store.Discard(ctx, st)
+			}
+		}
+	}()
+	for i, u := range in.Media {
+		body, ctype, err := wa.Media.Fetch(ctx, u)
+		if err != nil {
+			refused = append(refused, fmt.Sprintf("file %d could not be fetched", i+1))
+			continue
+		}
+		name := fmt.Sprintf("whatsapp-%d%s", i+1, extensionOf(ctype))
+		st, typ, err := s.stageFile(ctx, store, body, name, maxBytes)
+		body.Close()
+		if err != nil {
+			refused = append(refused, fmt.Sprintf("file %d was not accepted: %s", i+1, toAPIError(err).Message))
+			continue
+		}
+		staged = append(staged, st)
+		chat := chatID
+		rows = append(rows, schema.Attachment{ID: uuid.Must(uuid.NewV7()).String(), SHA256: st.SHA256, Size: st.Size,
+			ContentType: typ.ContentType, Filename: name, UploadedBy: customerID, ChatID: &chat,
+			CreatedAt: time.Now().UTC().Truncate(time.Microsecond)})
+	}
+	if len(rows) > 0 {
+		if err := s.commitUploads(ctx, store, staged, rows); err != nil {
+			return nil, "", err
+		}
+	}
+	ok = true
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	note := ""
+	if len(refused) > 0 {
+		note = "(" + strings.Join(refused, "; ") + ")"
+	}
+	return ids, note, nil
+}
+
+// mediaExtensions are the usual extensions of what WhatsApp carries (mime's lists several).
+var mediaExtensions = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+	"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/amr": ".amr", "video/mp4": ".mp4", "application/pdf": ".pdf",
+	"text/plain": ".txt"}
+
+// extensionOf is a file name extension for a media type ("" when none is known).
+func extensionOf(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	if ext, ok := mediaExtensions[mt]; ok {
+		return ext
+	}
+	if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
+		slices.Sort(exts)
+		return exts[0]
+	}
+	return ""
 }

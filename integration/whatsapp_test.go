@@ -44,6 +44,19 @@ func newFakeTwilio(t *testing.T) *fakeTwilio {
 			w.WriteHeader(401)
 			return
 		}
+		if r.Method == "GET" { // media of an inbound message
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/receipt"):
+				w.Header().Set("Content-Type", "application/pdf")
+				_, _ = w.Write([]byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"))
+			case strings.HasSuffix(r.URL.Path, "/program"):
+				w.Header().Set("Content-Type", "application/x-msdownload")
+				_, _ = w.Write([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"))
+			default:
+				w.WriteHeader(404)
+			}
+			return
+		}
 		_ = r.ParseForm()
 		f.mu.Lock()
 		f.sent = append(f.sent, r.PostForm)
@@ -94,8 +107,8 @@ func waMessage(sid, contact, body string) url.Values {
 
 func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 	fake := newFakeTwilio(t)
-	cfg := &api.WhatsAppConfig{AuthToken: "wa-secret", PublicURL: waPublicURL,
-		Sender: &twilio.Client{BaseURL: fake.srv.URL, AccountSID: "ACtest", AuthToken: "wa-secret", From: "whatsapp:+15550100"}}
+	tw := &twilio.Client{BaseURL: fake.srv.URL, AccountSID: "ACtest", AuthToken: "wa-secret", From: "whatsapp:+15550100"}
+	cfg := &api.WhatsAppConfig{AuthToken: "wa-secret", PublicURL: waPublicURL, Sender: tw, Media: tw}
 	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour, whatsapp: cfg})
 	defer s.close()
 	agent := s.call(t, s.admin, "POST", "/api/v1/persons", map[string]any{"name": "Walt", "profile": "agent"}).expect(201).obj()["id"].(string)
@@ -244,6 +257,31 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 	other := s.createTicket(t, s.admin, map[string]any{"subject": "not WhatsApp"})
 	s.call(t, agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/whatsapp-template", other.ID),
 		map[string]any{"templateId": tpl.ID, "parameters": []string{"a", "b"}}).expectError(409, "conflict")
+
+	// Media: Twilio's files become the message's attachments through the uploads' allow-list;
+	// a refused one is named in the text; a URL outside Twilio's API is never fetched.
+	media := waMessage("SM-m1", contact, "the receipt")
+	media.Set("NumMedia", "3")
+	media.Set("MediaUrl0", fake.srv.URL+"/2010-04-01/Accounts/ACtest/Messages/SM-m1/Media/receipt")
+	media.Set("MediaUrl1", fake.srv.URL+"/2010-04-01/Accounts/ACtest/Messages/SM-m1/Media/program")
+	media.Set("MediaUrl2", "http://169.254.169.254/latest/meta-data")
+	require.Equal(t, 200, s.inbound(t, media, ""))
+	require.Equal(t, 200, s.inbound(t, media, ""), "redelivered: nothing fetched or stored twice")
+	var stored []struct {
+		Body        string `bun:"body"`
+		Attachments string `bun:"attachments"`
+	}
+	require.NoError(t, s.db.NewRaw(`SELECT m.body, m.attachments::text AS attachments FROM chat_messages m JOIN chats c ON c.id = m.chat_id
+		WHERE c.channel_contact = ? AND m.client_message_id = 'SM-m1'`, contact).Scan(t.Context(), &stored))
+	require.Len(t, stored, 1)
+	require.Contains(t, stored[0].Attachments, "whatsapp-1.pdf")
+	require.NotContains(t, stored[0].Attachments, "whatsapp-2")
+	require.Contains(t, stored[0].Body, "file 2 was not accepted")
+	require.Contains(t, stored[0].Body, "file 3 could not be fetched")
+	var files int
+	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM attachments WHERE filename LIKE 'whatsapp-%' AND uploaded_by = ?",
+		s.ticket(t, s.admin, ticketID).ClientIDs[0]).Scan(t.Context(), &files))
+	require.Equal(t, 1, files, "one file stored")
 
 	// A new inbound message opens the window again.
 	require.Equal(t, 200, s.inbound(t, waMessage("SM-c1", contact, "still there?"), ""))

@@ -161,7 +161,7 @@ func apiConfig(cfg Config) api.Config {
 	c.AttachmentMaxBytes = int64(cfg.AttachmentMaxBytes)
 	if cfg.WhatsAppOn() {
 		tw := cfg.Twilio
-		c.WhatsApp = &api.WhatsAppConfig{Sender: &tw, AuthToken: tw.AuthToken, PublicURL: cfg.PublicURL, GroupID: cfg.WhatsAppGroup}
+		c.WhatsApp = &api.WhatsAppConfig{Sender: &tw, Media: &tw, AuthToken: tw.AuthToken, PublicURL: cfg.PublicURL, GroupID: cfg.WhatsAppGroup}
 	}
 	return c
 }

@@ -81,6 +81,37 @@ func (c *Client) Send(ctx context.Context, m channel.Outbound) (string, error) {
 	return sent.SID, nil
 }
 
+// Fetch downloads the media of an inbound message (MediaUrlN). Only URLs under the configured
+// API base are fetched (Twilio's own media, with the account's credentials), never an address a
+// request names elsewhere. The caller closes the body.
+func (c *Client) Fetch(ctx context.Context, mediaURL string) (io.ReadCloser, string, error) {
+	base := strings.TrimRight(c.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if !strings.HasPrefix(mediaURL, base+"/") {
+		return nil, "", fmt.Errorf("%q is not a media URL of %s", mediaURL, base)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mediaURL, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.SetBasicAuth(c.AccountSID, c.AuthToken)
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	if res.StatusCode >= 300 {
+		res.Body.Close()
+		return nil, "", fmt.Errorf("fetching the media answered %d", res.StatusCode)
+	}
+	return res.Body, res.Header.Get("Content-Type"), nil
+}
+
 // Signature is Twilio's request signature: base64(HMAC-SHA1(auth token, the full URL Twilio
 // called followed by every POST parameter's name and value, sorted by name)).
 func Signature(authToken, fullURL string, params url.Values) string {
