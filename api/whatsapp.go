@@ -114,6 +114,13 @@ func parseInbound(form url.Values) (inboundMessage, error) {
 	in := inboundMessage{MessageSID: form.Get("MessageSid"), Name: strings.TrimSpace(form.Get("ProfileName")),
 		Contact: strings.TrimPrefix(form.Get("From"), "whatsapp:"), Body: strings.TrimSpace(form.Get("Body"))}
 	fields := map[string]string{}
+	for k, vs := range form { // NUL and control bytes never reach a chat or PostgreSQL
+		for _, v := range vs {
+			if why := textProblem(v); why != "" && len(k) <= 64 && textProblem(k) == "" {
+				fields[k] = why
+			}
+		}
+	}
 	if in.MessageSID == "" || len(in.MessageSID) > 64 {
 		fields["MessageSid"] = "is required (at most 64 characters)"
 	}

@@ -123,6 +123,12 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 	require.Equal(t, 403, s.inbound(t, waMessage("SMbad", contact, "hi"), signedWrong))
 	require.Equal(t, 422, s.inbound(t, url.Values{"From": {"whatsapp:" + contact}, "Body": {"no sid"}}, ""))
 	require.Equal(t, 422, s.inbound(t, waMessage("SMx", "15550001", "no whatsapp: prefix"), ""))
+	for _, hostile := range []string{"nul \x00 byte", "bell \x07", "bad utf-8 \xff"} {
+		require.Equal(t, 422, s.inbound(t, waMessage("SMh", contact, hostile), ""), "%q", hostile)
+		bad := waMessage("SMh", contact, "fine")
+		bad.Set("ProfileName", hostile)
+		require.Equal(t, 422, s.inbound(t, bad, ""), "ProfileName %q", hostile)
+	}
 
 	// A new contact's first two messages at once: one chat; a redelivered webhook adds nothing.
 	var wg sync.WaitGroup
