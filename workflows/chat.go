@@ -253,11 +253,39 @@ const (
 	dueOfferExpiry  = "offer expiry"
 	dueWarning      = "inactivity warning"
 	dueInactivity   = "inactivity"
+	dueWindow       = "whatsapp window"
 	inactivityWords = "No reply for a while: this chat closes in %s unless you write."
 )
 
 // nextDeadline is the next timeout the chat's state implies, if any.
 func (w *chatWorkflow) nextDeadline() (kind string, at time.Time, ok bool) {
+	kind, at, ok = w.stateDeadline()
+	if wat, wok := w.windowDeadline(); wok && (!ok || wat.Before(at)) {
+		return dueWindow, wat, true
+	}
+	return kind, at, ok
+}
+
+// windowDeadline is when WhatsApp's 24-hour window of an active WhatsApp chat closes: 24 hours
+// after the customer's last message, once per message.
+func (w *chatWorkflow) windowDeadline() (time.Time, bool) {
+	st := &w.st
+	last := st.LastCustomerMessageAt
+	if st.Chat.Channel != schema.ChannelWhatsApp || st.Chat.State != ChatActive || last == nil ||
+		st.WindowClosedFor != nil && st.WindowClosedFor.Equal(*last) {
+		return time.Time{}, false
+	}
+	return last.Add(schema.WhatsAppWindow), true
+}
+
+// windowClosed says whether the WhatsApp window of the chat has closed by now.
+func (w *chatWorkflow) windowClosed(now time.Time) bool {
+	last := w.st.LastCustomerMessageAt
+	return w.st.Chat.Channel == schema.ChannelWhatsApp && (last == nil || !now.Before(last.Add(schema.WhatsAppWindow)))
+}
+
+// stateDeadline is the timeout of the chat's state.
+func (w *chatWorkflow) stateDeadline() (kind string, at time.Time, ok bool) {
 	st, g := &w.st, w.st.Group
 	switch st.Chat.State {
 	case ChatQueued:
@@ -354,6 +382,10 @@ func (w *chatWorkflow) fire(ctx workflow.Context, kind string) error {
 			w.event(wr, ChatEvent{Type: ChatEventWarned, At: now})
 		case dueInactivity:
 			w.closeChat(now, wr, SystemActor.ID, CloseInactivity)
+		case dueWindow:
+			last := *w.st.LastCustomerMessageAt
+			w.st.WindowClosedFor = &last
+			w.event(wr, ChatEvent{Type: ChatEventWindowClosed, At: now})
 		}
 	})
 	if err == errNotDue {
@@ -636,6 +668,10 @@ func (w *chatWorkflow) validateSendMessage(ctx workflow.Context, in SendChatMess
 	case ChatRoleAgent:
 		if c.State != ChatActive || !slices.Contains(c.AgentIDs, in.AuthorID) {
 			return Conflict("accept the chat or be invited to it before writing")
+		}
+		if w.windowClosed(workflow.Now(ctx)) {
+			return Invalid("body", "WhatsApp's 24-hour window with this contact has closed (24 hours after their last message): "+
+				"free text cannot be sent; a message template is required")
 		}
 	}
 	return nil

@@ -83,12 +83,13 @@ const (
 	ChatEventInvited       = "invited"       // AgentID joined by invitation
 	ChatEventLeft          = "left"          // AgentID left
 	ChatEventWarned        = "inactivity_warning"
-	ChatEventClosed        = "closed"         // with Reason
-	ChatEventOffline       = "offline"        // went to the offline flow, with Reason (OfflineOutOfHours, OfflineNoAgent, OfflineQueueWait)
-	ChatEventIntake        = "intake_opened"  // the customer answered YES: their messages go to a ticket
-	ChatEventTicket        = "ticket"         // the ticket (Reason: created or merged) the messages go to
-	ChatEventIntakeClosed  = "intake_closed"  // the customer's message window ended (Reason: end_command, timeout, customer_closed)
-	ChatEventOfflineFailed = "offline_failed" // a step of the offline flow failed for good (Reason: the error)
+	ChatEventClosed        = "closed"                 // with Reason
+	ChatEventOffline       = "offline"                // went to the offline flow, with Reason (OfflineOutOfHours, OfflineNoAgent, OfflineQueueWait)
+	ChatEventIntake        = "intake_opened"          // the customer answered YES: their messages go to a ticket
+	ChatEventTicket        = "ticket"                 // the ticket (Reason: created or merged) the messages go to
+	ChatEventIntakeClosed  = "intake_closed"          // the customer's message window ended (Reason: end_command, timeout, customer_closed)
+	ChatEventOfflineFailed = "offline_failed"         // a step of the offline flow failed for good (Reason: the error)
+	ChatEventWindowClosed  = "whatsapp_window_closed" // 24 hours after a WhatsApp customer's last message
 )
 
 // Why a chat went to the offline flow (ChatInput.Offline, ChatEventOffline's Reason).
@@ -393,6 +394,9 @@ type ChatState struct {
 	// CloseCustomerChatTickets; ReachedAgentTold: it was (once per chat).
 	ReachedAgent     *CustomerReachedAgent `json:",omitempty"`
 	ReachedAgentTold bool                  `json:",omitempty"`
+	// WindowClosedFor is the customer message whose WhatsApp window closed (its time): the
+	// close is recorded once per message.
+	WindowClosedFor *time.Time `json:",omitempty"`
 }
 
 // ChatWrite is one change of a chat, as PersistChat receives it: the chat as it is after the

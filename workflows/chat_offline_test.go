@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // The offline flow (../shared/seeds/chat-desk-tickets.txt), on the test suite's clock: every
@@ -243,4 +245,38 @@ func (s *ChatSuite) TestTheOfflineFlowSurvivesContinueAsNew() {
 	s.Equal(1, strings.Count(strings.Join(bodies(v.Messages), "\n"), DefaultOfflineAutoresponder), "one autoresponder")
 	s.Equal(at(11*time.Minute), *v.Chat.ClosedAt, "the window counts on in the new run")
 	s.Equal(IntakeTimeout, s.acts.intakeClosed[0].Reason)
+}
+
+// WhatsApp's 24-hour window in a live WhatsApp chat: it closes exactly 24 hours after the
+// customer's last message (an event), the agent's free text is refused from that instant, and
+// the customer's next message opens it again.
+func (s *ChatSuite) TestTheWhatsAppWindowClosesAtExactly24Hours() {
+	in := chatInput()
+	in.Channel, in.ChannelContact = schema.ChannelWhatsApp, "+15550001"
+	in.Group.CustomerInactivity = 24 * time.Hour // the agent side's messages keep the chat open
+	s.update(0, UpdateChatOffer, OfferChatInput{AgentID: "a-1"})
+	s.update(time.Second, UpdateChatAccept, AcceptChatInput{AgentID: "a-1"})
+	s.update(time.Minute, UpdateChatSendMessage, customerSays("hello"))
+	justIn := s.update(time.Minute+24*time.Hour-time.Second, UpdateChatSendMessage, agentSays("a-1", "still there?"))
+	closed := s.stateAt(time.Minute + 24*time.Hour + time.Millisecond)
+	late := s.update(time.Minute+24*time.Hour, UpdateChatSendMessage, agentSays("a-1", "hello?"))
+	s.update(time.Minute+25*time.Hour, UpdateChatSendMessage, customerSays("sorry, back"))
+	again := s.update(time.Minute+25*time.Hour+time.Second, UpdateChatSendMessage, agentSays("a-1", "welcome back"))
+	s.closeAt(time.Minute + 26*time.Hour)
+	s.env.ExecuteWorkflow(ChatSessionWorkflowType, in)
+	v := s.result()
+
+	s.Require().NoError(justIn.err, "a second before the 24 hours: free text goes")
+	s.Equal(at(time.Minute+24*time.Hour), eventAt(closed.Events, ChatEventWindowClosed), "closed at exactly 24 h")
+	s.Require().Error(late.rejected, "from the 24th hour on: refused")
+	s.Equal(ErrTypeInvalid, errType(late.rejected))
+	s.Equal("body", ErrorField(late.rejected))
+	s.Require().NoError(again.err, "the customer's message opened the window again")
+	n := 0
+	for _, e := range v.Events {
+		if e.Type == ChatEventWindowClosed {
+			n++
+		}
+	}
+	s.Equal(1, n, "one close per customer message")
 }
