@@ -100,15 +100,19 @@ func departments(me *schema.Person) any {
 	return pgdialect.Array(ids)
 }
 
+// ctClosed is when a chat ticket counts as closed: closed from its queue, or its ticket closed
+// or canceled through the ordinary ticket routes (or a trigger).
+const ctClosed = "(ct.closed_at IS NOT NULL OR EXISTS (SELECT 1 FROM tickets AS t WHERE t.id = ct.ticket_id AND t.base_status IN ('Closed', 'Canceled')))"
+
 // inQueue adds the queue's condition.
 func inQueue(q *bun.SelectQuery, queue string, me *schema.Person, closedByMe bool) *bun.SelectQuery {
 	switch queue {
 	case queueUnassigned:
-		return sees(q.Where("ct.accepted_by IS NULL AND ct.closed_at IS NULL"), me)
+		return sees(q.Where("ct.accepted_by IS NULL AND NOT "+ctClosed), me)
 	case queueAssigned:
-		return q.Where("ct.accepted_by = ? AND ct.closed_at IS NULL", me.ID)
+		return q.Where("ct.accepted_by = ? AND NOT "+ctClosed, me.ID)
 	}
-	q = sees(q.Where("ct.closed_at IS NOT NULL"), me)
+	q = sees(q.Where(ctClosed), me)
 	if closedByMe {
 		q = q.Where("ct.closed_by = ?", me.ID)
 	}
@@ -186,9 +190,9 @@ func (s *Server) chatTicketCounts(ctx context.Context, me *schema.Person) (chatT
 	}
 	var n chatTicketCounts
 	err := s.db.NewRaw(`SELECT
-		count(*) FILTER (WHERE ct.accepted_by IS NULL AND ct.closed_at IS NULL AND `+scope+`) AS unassigned,
-		count(*) FILTER (WHERE ct.accepted_by = ? AND ct.closed_at IS NULL) AS assigned,
-		count(*) FILTER (WHERE ct.closed_at IS NOT NULL AND `+scope+`) AS closed
+		count(*) FILTER (WHERE ct.accepted_by IS NULL AND NOT `+ctClosed+` AND `+scope+`) AS unassigned,
+		count(*) FILTER (WHERE ct.accepted_by = ? AND NOT `+ctClosed+`) AS assigned,
+		count(*) FILTER (WHERE `+ctClosed+` AND `+scope+`) AS closed
 		FROM chat_tickets AS ct WHERE ct.archived_at IS NULL`, append(append(args, me.ID), args...)...).Scan(ctx, &n)
 	return n, err
 }
@@ -253,10 +257,14 @@ func (s *Server) acceptChatTicket(c *fiber.Ctx) error {
 		return err
 	}
 	me := principal(c).Person.ID
+	var base string
+	if err := s.db.NewRaw("SELECT base_status FROM tickets WHERE id = ?", ct.TicketID).Scan(c.UserContext(), &base); err != nil && !isNoRows(err) {
+		return err
+	}
 	switch {
 	case ct.ArchivedAt != nil:
 		return errConflict("chat ticket %d is archived", ct.TicketID)
-	case ct.ClosedAt != nil:
+	case ct.ClosedAt != nil || workflows.IsTerminal(base):
 		return errConflict("chat ticket %d is closed", ct.TicketID)
 	case ct.AcceptedBy != nil && *ct.AcceptedBy != me:
 		return errConflict("chat ticket %d was accepted by %s", ct.TicketID, *ct.AcceptedBy)
@@ -307,7 +315,7 @@ func (s *Server) quickAcceptChatTickets(c *fiber.Ctx) error {
 	// LIMIT again while re-checking rows another quick accept changed, and take more than N.
 	err := s.db.NewRaw(`WITH picked AS MATERIALIZED (
 			SELECT ct.ticket_id FROM chat_tickets AS ct
-			WHERE ct.accepted_by IS NULL AND ct.closed_at IS NULL AND ct.archived_at IS NULL AND `+scope+`
+			WHERE ct.accepted_by IS NULL AND NOT `+ctClosed+` AND ct.archived_at IS NULL AND `+scope+`
 			ORDER BY ct.created_at, ct.ticket_id LIMIT ? FOR UPDATE SKIP LOCKED)
 		UPDATE chat_tickets AS c SET accepted_by = ?, accepted_at = ? FROM picked
 		WHERE c.ticket_id = picked.ticket_id AND c.accepted_by IS NULL RETURNING c.*`,

@@ -162,6 +162,13 @@ func TestChatTicketQueues(t *testing.T) {
 	require.NotContains(t, ticketIDs(s.chatQueue(t, paulTok, "queue=assigned").Data), gen[0])
 
 	// Archived (what the 90-day workflow runs): out of the queues, listed with archived=true.
+	// A chat ticket canceled through the ordinary ticket routes leaves the open queues too.
+	canceled := s.offlineTicket(t, w.Key, "never mind")
+	s.post(t, s.admin, canceled, "status", map[string]any{"status": "Canceled"}).expect(200)
+	require.NotContains(t, ticketIDs(s.chatQueue(t, paulTok, "").Data), canceled)
+	require.Contains(t, ticketIDs(s.chatQueue(t, paulTok, "queue=closed").Data), canceled)
+	s.call(t, paulTok, "POST", fmt.Sprintf("/api/v1/chat-tickets/%d/accept", canceled), nil).expectError(409, "conflict")
+
 	// The queues are live: a new chat ticket and its accept reach the watchers' streams.
 	paulStream, ritaStream := s.stream(t, paulTok), s.stream(t, ritaTok)
 	left := s.offlineTicket(t, w.Key, "archived one")
