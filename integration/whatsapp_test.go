@@ -113,8 +113,14 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 	defer s.close()
 	agent := s.call(t, s.admin, "POST", "/api/v1/persons", map[string]any{"name": "Walt", "profile": "agent"}).expect(201).obj()["id"].(string)
 	agentTok := s.mintOK(t, s.admin, agent)
-	g := s.chatGroup(t, map[string]any{"name": "whatsapp", "members": []map[string]any{{"agentId": agent}}})
-	cfg.GroupID = g.ID // nobody online: WhatsApp chats go to the offline flow
+	// The agent is online but the group is out of hours: WhatsApp chats go to the offline flow.
+	s.call(t, s.admin, "PUT", "/api/v1/agents/"+agent+"/chat", map[string]any{"status": "online"}).expect(200)
+	var cal struct {
+		ID string `json:"id"`
+	}
+	s.call(t, s.admin, "POST", "/api/v1/calendars", map[string]any{"name": "closed", "timezone": "UTC"}).expect(201).decode(&cal)
+	g := s.chatGroup(t, map[string]any{"name": "whatsapp", "members": []map[string]any{{"agentId": agent}}, "calendarId": cal.ID})
+	cfg.GroupID = g.ID
 	contact := "+15550001"
 
 	// Bad signatures and bad input.
@@ -153,6 +159,15 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 		Scan(t.Context(), &customerMsgs))
 	require.Equal(t, 2, customerMsgs, "the redelivered message is stored once")
 	eventually(t, 20*time.Second, func() bool { return len(fake.to(contact)) >= 2 }, "the prompt goes out on WhatsApp")
+	var first struct {
+		Events []struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		} `json:"events"`
+	}
+	s.call(t, s.admin, "GET", "/api/v1/chats/"+chats[0].ID, nil).expect(200).decode(&first)
+	require.Equal(t, workflows.ChatEventOffline, first.Events[0].Type)
+	require.Equal(t, workflows.OfflineOutOfHours, first.Events[0].Reason)
 	require.Equal(t, workflows.DefaultOfflinePrompt, fake.to(contact)[0])
 
 	// YES, a message and //end: a WhatsApp chat ticket, the autoresponder sent to the contact.
