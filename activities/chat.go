@@ -234,35 +234,46 @@ func (a *Activities) openChatTicket(ctx context.Context, in workflows.ChatClosed
 	t := &st.Ticket
 	t.ChatID, t.ChatGroup, t.ChatWidget = &c.ID, nonEmpty(c.GroupID), c.WidgetID
 	t.ChatWaitingTime, t.ChatTalkTime = chatTimes(in)
-	for _, m := range in.Messages {
+	addChatActions(&st, &wr, in.Messages)
+	_, err = a.startChatTicket(ctx, st, wr, gen)
+	return err
+}
+
+// addChatActions makes the messages the new ticket's public actions, in order, with their
+// authors and times.
+func addChatActions(st *workflows.TicketState, wr *schema.TicketWrite, msgs []workflows.ChatMessage) {
+	t := &st.Ticket
+	for _, m := range msgs {
 		t.ActionCount++
 		at := m.CreatedAt.UTC().Truncate(time.Microsecond)
-		wr.Actions = append(wr.Actions, schema.Action{TicketID: id, ID: t.ActionCount, Type: "public", Body: m.Body,
+		wr.Actions = append(wr.Actions, schema.Action{TicketID: t.ID, ID: t.ActionCount, Type: "public", Body: m.Body,
 			AuthorID: chatActor(m).ID, Origin: OriginChat, CreatedAt: at, Kind: schema.KindText, HTML: m.HTML,
 			Attachments: m.Attachments})
 		st.LastPublicActionAt = &at
 	}
+}
+
+// startChatTicket starts the Ticket workflow of a ticket a chat made, with its first write, and
+// stores the row. started is false when an earlier attempt started it (its workflow writes the
+// row).
+func (a *Activities) startChatTicket(ctx context.Context, st workflows.TicketState, wr schema.TicketWrite, gen int64) (bool, error) {
 	wr.Ticket = st.Ticket
-	queue := workflows.DefaultTaskQueue
-	if activity.IsActivity(ctx) {
-		queue = activity.GetInfo(ctx).TaskQueue
-	}
 	autoClose := a.AutoCloseAfter
 	if autoClose <= 0 {
 		autoClose = workflows.DefaultAutoCloseAfter
 	}
-	run, err := workflows.StartTicket(ctx, a.Temporal, queue, workflows.TicketInput{State: st, Pending: &wr,
+	run, err := workflows.StartTicket(ctx, a.Temporal, a.taskQueue(ctx), workflows.TicketInput{State: st, Pending: &wr,
 		AutoCloseAfter: autoClose, Creator: workflows.SystemActor, ConfigGeneration: gen})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return nil // an earlier attempt started it; its workflow writes the row
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	wr.Ticket.RunID = run.GetRunID()
 	_, err = schema.SaveTicket(ctx, a.DB, wr)
-	return err
+	return err == nil, err
 }
 
 // chatTicket is the new ticket of a closed chat: the customer's, owned by the last agent in

@@ -140,34 +140,15 @@ func (a *Activities) openOfflineTicket(ctx context.Context, ct schema.ChatTicket
 	st, wr := workflows.NewTicket(create)
 	t := &st.Ticket
 	t.ChatID, t.ChatGroup, t.ChatWidget = &c.ID, nonEmpty(c.GroupID), c.WidgetID
-	for _, m := range in.Messages {
-		t.ActionCount++
-		at := m.CreatedAt.UTC().Truncate(time.Microsecond)
-		wr.Actions = append(wr.Actions, schema.Action{TicketID: ct.TicketID, ID: t.ActionCount, Type: "public", Body: m.Body,
-			AuthorID: chatActor(m).ID, Origin: OriginChat, CreatedAt: at, Kind: schema.KindText, HTML: m.HTML,
-			Attachments: m.Attachments})
-		st.LastPublicActionAt = &at
-	}
-	wr.Ticket = st.Ticket
-	autoClose := a.AutoCloseAfter
-	if autoClose <= 0 {
-		autoClose = workflows.DefaultAutoCloseAfter
-	}
-	run, err := workflows.StartTicket(ctx, a.Temporal, a.taskQueue(ctx), workflows.TicketInput{State: st, Pending: &wr,
-		AutoCloseAfter: autoClose, Creator: workflows.SystemActor, ConfigGeneration: gen})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return false, a.startArchive(ctx, ct) // an earlier attempt started it; its workflow writes the row
-	}
+	addChatActions(&st, &wr, in.Messages)
+	made, err := a.startChatTicket(ctx, st, wr, gen)
 	if err != nil {
 		return false, err
 	}
-	wr.Ticket.RunID = run.GetRunID()
-	if _, err := schema.SaveTicket(ctx, a.DB, wr); err != nil {
-		return false, err
+	if made {
+		a.publishChatTicket(ctx, schema.ChatTicketCreated, ct)
 	}
-	a.publishChatTicket(ctx, schema.ChatTicketCreated, ct)
-	return true, a.startArchive(ctx, ct)
+	return made, a.startArchive(ctx, ct)
 }
 
 // publishChatTicket tells the queues' watchers; a failure to tell is logged, the change stands.
