@@ -211,6 +211,10 @@ func TestChatGroupOfflineSettings(t *testing.T) {
 	s.call(t, s.admin, "PATCH", path, map[string]any{"offline": map[string]any{"prompt": strings.Repeat("y", 2001)}}).
 		expectError(422, "validation_failed", "offline.prompt")
 	s.call(t, s.admin, "PATCH", path, map[string]any{"offline": map[string]any{"colour": "red"}}).expectError(422, "validation_failed", "colour")
+	for _, hostile := range []string{"nul \x00", "bell \x07"} {
+		s.call(t, s.admin, "PATCH", path, map[string]any{"offline": map[string]any{"prompt": hostile}}).
+			expectError(422, "validation_failed", "offline.prompt")
+	}
 
 	s.call(t, s.admin, "PATCH", path, map[string]any{"offline": map[string]any{"autoresponder": "Thanks, we will write back.",
 		"intakeClose": "15m"}}).expect(200).decode(&got)

@@ -249,6 +249,7 @@ func TestWhatsAppThroughAFakeTwilio(t *testing.T) {
 		{map[string]any{"name": "x", "language": "en", "body": "Hi {{1}} and {{3}}", "contentSid": sid}, "body"},
 		{map[string]any{"name": "x", "language": "en", "body": strings.Repeat("y", 1025), "contentSid": sid}, "body"},
 		{map[string]any{"name": "x", "language": "en", "body": "Hi", "contentSid": "SM123"}, "contentSid"},
+		{map[string]any{"name": "x", "language": "en", "body": "Hi \x00", "contentSid": sid}, "body"},
 	} {
 		s.call(t, s.admin, "POST", tplPath, bad.body).expectError(422, "validation_failed", bad.field)
 	}
