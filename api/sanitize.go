@@ -6,18 +6,19 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/switchboardhq/switchboard/internal/textpolicy"
 )
 
 // The text policy, enforced here and only here, before authentication and before any handler:
 // every string that enters the API (the path, each query parameter, the headers stored with a
 // request, each form value, every key and string of a JSON body) is valid UTF-8 and holds no
 // control character (Unicode category Cc: U+0000–U+001F, U+007F–U+009F) other than tab, line
-// feed and carriage return, nor the text \u0000 (see escapedNUL). A JSON \uXXXX escape of a lone UTF-16 surrogate is refused too,
+// feed and carriage return, nor the text \u0000 (see textpolicy.EscapedNUL). A JSON \uXXXX escape of a lone UTF-16 surrogate is refused too,
 // rather than let encoding/json turn it (and invalid UTF-8) silently into U+FFFD. PostgreSQL
 // cannot store U+0000 in text or jsonb at all, and the other controls are never meant as
 // content; refusing them here means no handler, workflow or activity ever sees one.
@@ -68,37 +69,8 @@ func sanitizeInput(c *fiber.Ctx) error {
 // storedHeaders are the request headers whose values reach the database.
 var storedHeaders = []string{"Idempotency-Key", "Last-Event-ID"}
 
-// escapedNUL is the text \u0000 (a backslash, then u0000), refused too: bun's JSON writer
-// (schema.BaseDialect.AppendJSON, bun v1.3.0) turns it, after an escaped backslash, into an
-// escape jsonb rejects, so a custom field holding it would fail the write of its ticket.
-const escapedNUL = `\u0000`
-
-const escapedNULProblem = `contains the text \u0000, which cannot be stored`
-
 // textProblem says what is wrong with a decoded string, or "" when it is acceptable.
-func textProblem(s string) string {
-	if strings.Contains(s, escapedNUL) {
-		return escapedNULProblem
-	}
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return "is not valid UTF-8"
-			}
-		}
-		if why := runeProblem(r); why != "" {
-			return why
-		}
-	}
-	return ""
-}
-
-func runeProblem(r rune) string {
-	if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
-		return fmt.Sprintf("contains the control character U+%04X; only tab, line feed and carriage return are allowed", r)
-	}
-	return ""
-}
+func textProblem(s string) string { return textpolicy.Problem(s) }
 
 // argsProblem checks query or form arguments, keys and values, naming the argument.
 func argsProblem(visit func(func(k, v []byte))) (name, why string) {
@@ -167,9 +139,9 @@ func jsonProblem(body []byte) (field, why string) {
 		}
 		if s, ok := tok.(string); ok && top != nil && top.object && top.wantKey {
 			top.key, top.wantKey = s, false
-			if why := literalProblem(raw); why != "" || strings.Contains(s, escapedNUL) {
+			if why := literalProblem(raw); why != "" || strings.Contains(s, textpolicy.EscapedNUL) {
 				if why == "" {
-					why = escapedNULProblem
+					why = textpolicy.EscapedNULProblem
 				}
 				return pathOf(stack[:len(stack)-1], "body"), "has a key that " + why
 			}
@@ -185,8 +157,8 @@ func jsonProblem(body []byte) (field, why string) {
 			if why := literalProblem(raw); why != "" {
 				return pathOf(stack, "body"), why
 			}
-			if strings.Contains(tok, escapedNUL) {
-				return pathOf(stack, "body"), escapedNULProblem
+			if strings.Contains(tok, textpolicy.EscapedNUL) {
+				return pathOf(stack, "body"), textpolicy.EscapedNULProblem
 			}
 			valueDone(stack)
 		default:
@@ -236,7 +208,7 @@ func literalProblem(raw []byte) string {
 			if r == utf8.RuneError && size == 1 {
 				return "is not valid UTF-8"
 			}
-			if why := runeProblem(r); why != "" {
+			if why := textpolicy.RuneProblem(r); why != "" {
 				return why
 			}
 			i += size
@@ -244,9 +216,9 @@ func literalProblem(raw []byte) string {
 		}
 		switch lit[i+1] { // \" \\ \/ \n \r \t are fine; \b and \f are controls
 		case 'b':
-			return runeProblem('\b')
+			return textpolicy.RuneProblem('\b')
 		case 'f':
-			return runeProblem('\f')
+			return textpolicy.RuneProblem('\f')
 		case 'u':
 		default:
 			i += 2
@@ -265,7 +237,7 @@ func literalProblem(raw []byte) string {
 			i += 6
 			continue
 		}
-		if why := runeProblem(r); why != "" {
+		if why := textpolicy.RuneProblem(r); why != "" {
 			return why
 		}
 	}

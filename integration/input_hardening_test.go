@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -199,6 +201,13 @@ func TestInputTelephonyLimits(t *testing.T) {
 		r.expect(400)
 		require.Contains(t, r.text(), c.param)
 	}
+	// A call id names its workflow, and Temporal takes printable ASCII only (U+FEFF was a 500).
+	for _, id := range []string{"caf\u00e9-1", "\ufeff1", "1\u20282"} {
+		r := s.pbx(t, pbx.pbxToken, "asterisk_receivedCall", "queueId", fmt.Sprint(pbx.queue), "clientNumber", "4733990777",
+			"id", mustUnquote(t, id), "callDate", "2026-11-21T10:00")
+		r.expect(400)
+		require.Contains(t, r.text(), "parameter id")
+	}
 	// A long link is not refused for its length (the call is unknown: 404).
 	r := s.pbx(t, pbx.pbxToken, "setMadeCallLink", "id", newCallID(), "Link", "https://pbx.example/"+strings.Repeat("r", 2000))
 	r.expect(404)
@@ -314,4 +323,53 @@ func TestInputBrokenFormAndSLAConfigCanBeDisabledAndDeleted(t *testing.T) {
 	s.call(t, s.admin, "DELETE", "/api/v1/display-rules/"+rule, nil).expect(204)
 	s.call(t, s.admin, "PATCH", "/api/v1/sla-policies/"+policy, map[string]any{"name": policy + " (broken)"}).expect(200)
 	s.call(t, s.admin, "DELETE", "/api/v1/sla-policies/"+policy, nil).expect(204)
+}
+
+// Templates that render hostile bytes (NUL, an escape, invalid UTF-8) in every templated text
+// of a matching trigger fail no workflow: each execution is recorded, nothing with a NUL or
+// an invalid byte reaches a row, and an agent's reply afterwards is stored once.
+func TestInputHostileStoredTriggerThatMatches(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	tag := randomName("hostile-")
+	s.dropTriggersAfter(t, tag)
+	nul, esc, bad := `{{printf "%c" 0}}`, `{{printf "%c" 27}}`, `{{"\xff\xed\xa0\x80"}}`
+	tr := s.createTrigger(t, map[string]any{"name": tag, "events": []string{"ticket.created"},
+		"condition": fmt.Sprintf("%q in ticket.tags", tag),
+		"actions": []map[string]any{
+			{"type": "set_subject", "subject": "S" + nul + esc + bad + "{{.subject}}"},
+			{"type": "add_action", "actionType": "internal", "body": "note" + nul + esc + bad},
+			{"type": "add_action", "actionType": "public", "body": "public" + nul + bad},
+			{"type": "notify_agents", "agentIds": []string{p.agent}, "message": "m" + nul + bad},
+			{"type": "create_child_ticket", "subject": "child" + nul + bad, "body": "b" + nul + esc},
+			{"type": "add_tags", "tags": []string{"applied"}}}})
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "hostile " + tag, "tags": []string{tag},
+		"clientIds": []string{p.customer}})
+	s.waitExecution(t, tk.ID, tr.ID, "cannot be stored")
+	eventually(t, 20*time.Second, func() bool {
+		return contains(s.ticket(t, p.agentTok, tk.ID).Tags, "applied")
+	}, "the trigger's last action applied")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, s.workflowStatus(t, tk.ID, ""))
+
+	got := s.ticket(t, p.agentTok, tk.ID)
+	require.NotContains(t, got.Subject, "\x00")
+	for _, a := range got.Actions {
+		require.NotContains(t, a.Body, "\x00", "action %d", a.ID)
+		require.True(t, utf8.ValidString(a.Body), "action %d", a.ID)
+	}
+	s.call(t, p.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/actions", tk.ID),
+		map[string]any{"type": "internal", "body": "after the hostile trigger"}).expect(200)
+	after := s.ticket(t, p.agentTok, tk.ID)
+	require.Equal(t, got.ActionCount+1, after.ActionCount)
+	var stored int
+	require.NoError(t, s.db.NewRaw("SELECT count(*) FROM ticket_actions WHERE ticket_id = ?", tk.ID).
+		Scan(context.Background(), &stored))
+	require.Equal(t, after.ActionCount, stored, "the count agrees with the rows")
+}
+
+func mustUnquote(t *testing.T, s string) string {
+	t.Helper()
+	v, err := strconv.Unquote(`"` + s + `"`)
+	require.NoError(t, err)
+	return v
 }

@@ -166,3 +166,20 @@ func TestRenderIsBounded(t *testing.T) {
 		t.Errorf("a subject over %d characters: %v", MaxSubject, err)
 	}
 }
+
+// What a template renders must be storable: a NUL, an escape or invalid UTF-8 made by printf or
+// a quoted string is an error (the action fails, recorded), not text a write refuses for ever.
+func TestRenderRefusesUnstorableOutput(t *testing.T) {
+	for _, tpl := range []string{`{{printf "%c" 0}}`, `a{{printf "%c" 27}}b`, `{{"\xff"}}`, `{{"\xed\xa0\x80"}}`,
+		`{{"\\u0000"}}`, `{{printf "%c" 0x85}}`} {
+		if out, err := Render(tpl, Ticket{}, MaxBody); !errors.Is(err, ErrUnstorable) {
+			t.Errorf("%s rendered %q, %v", tpl, out, err)
+		}
+		if _, err := RenderPlaceholders(tpl, Placeholders{}, MaxBody); !errors.Is(err, ErrUnstorable) {
+			t.Errorf("placeholders %s: %v", tpl, err)
+		}
+	}
+	if out, err := Render("tab\t{{.subject}}\r\n", Ticket{Subject: "é😀"}, MaxBody); err != nil || out != "tab\té😀\r\n" {
+		t.Errorf("plain text: %q, %v", out, err)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"text/template"
 	"text/template/parse"
 	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/internal/textpolicy"
 )
 
 // Limits of what a template renders, the same as the API's for what a person writes.
@@ -151,8 +153,15 @@ func Render(text string, t Ticket, limit int) (string, error) {
 	if path := oversized(reflect.ValueOf(t.CustomFields), "customFields"); nested && path != "" {
 		return "", fmt.Errorf("%s has more than %d items, more than a template may range over", path, maxRangeItems)
 	}
+	return execute(tpl, templateData(t), limit)
+}
+
+// execute renders the template within limit characters. The output must be storable text
+// (textpolicy): a template can make a NUL, an escape or an invalid byte out of a printf or a
+// quoted "\x00" that no input held, and the write of such text would fail for ever.
+func execute(tpl *template.Template, data any, limit int) (string, error) {
 	w := &limitedWriter{max: 4 * limit} // bytes; characters are counted below
-	if err := tpl.Execute(w, templateData(t)); err != nil {
+	if err := tpl.Execute(w, data); err != nil {
 		if errors.Is(err, ErrTooLong) {
 			return "", fmt.Errorf("%w of %d characters", ErrTooLong, limit)
 		}
@@ -162,8 +171,14 @@ func Render(text string, t Ticket, limit int) (string, error) {
 	if n := utf8.RuneCountInString(out); n > limit {
 		return "", fmt.Errorf("%w of %d characters (%d)", ErrTooLong, limit, n)
 	}
+	if why := textpolicy.Problem(out); why != "" {
+		return "", fmt.Errorf("%w: it %s", ErrUnstorable, why)
+	}
 	return out, nil
 }
+
+// ErrUnstorable is a template whose output breaks the text policy.
+var ErrUnstorable = errors.New("the rendered text cannot be stored")
 
 // oversized names the first collection in v with more than maxRangeItems elements.
 func oversized(v reflect.Value, path string) string {
@@ -311,16 +326,5 @@ func RenderPlaceholders(text string, values Placeholders, limit int) (string, er
 	if err != nil {
 		return "", err
 	}
-	w := &limitedWriter{max: 4 * limit}
-	if err := tpl.Execute(w, nil); err != nil {
-		if errors.Is(err, ErrTooLong) {
-			return "", fmt.Errorf("%w of %d characters", ErrTooLong, limit)
-		}
-		return "", err
-	}
-	out := w.b.String()
-	if n := utf8.RuneCountInString(out); n > limit {
-		return "", fmt.Errorf("%w of %d characters (%d)", ErrTooLong, limit, n)
-	}
-	return out, nil
+	return execute(tpl, nil, limit)
 }
