@@ -110,6 +110,22 @@ func (p *pbxParams) text(name string, max int, required bool, alts ...string) (s
 
 var queueIDPattern = regexp.MustCompile(`^[0-9]{1,10}$`)
 
+// callID reads the PBX's id of the call: at most 256 characters of printable ASCII. It names the
+// call's workflow (call/<id>), and Temporal sends workflow IDs in gRPC headers, which take
+// nothing else (a U+FEFF in an id answered 500).
+func (p *pbxParams) callID() (string, error) {
+	id, err := p.text("id", 256, true)
+	if err != nil {
+		return "", err
+	}
+	for _, b := range []byte(id) {
+		if b < 0x20 || b > 0x7e {
+			return "", errBadRequest("parameter id may hold only printable ASCII (letters, digits, punctuation, space), got %q", id)
+		}
+	}
+	return id, nil
+}
+
 // maxLink is the longest recording link a callback may carry, for every callback that sends
 // one (PBXs send links of up to 8 KiB in the query string).
 const maxLink = 8192
@@ -171,7 +187,7 @@ func (s *Server) receivedCall(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := p.text("id", 256, true)
+	id, err := p.callID()
 	if err != nil {
 		return err
 	}
@@ -205,7 +221,7 @@ func (s *Server) loadHours(ctx context.Context, db bun.IDB, id string) (callqueu
 
 func (s *Server) transferredCall(c *fiber.Ctx) error {
 	p := params(c)
-	id, err := p.text("id", 256, true)
+	id, err := p.callID()
 	if err != nil {
 		return err
 	}
@@ -233,7 +249,7 @@ func (s *Server) transferredCall(c *fiber.Ctx) error {
 func (s *Server) endedCall(kind, dateParam string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := params(c)
-		id, err := p.text("id", 256, true)
+		id, err := p.callID()
 		if err != nil {
 			return err
 		}
@@ -262,7 +278,7 @@ func (s *Server) endedCall(kind, dateParam string) fiber.Handler {
 
 func (s *Server) setMadeCallLink(c *fiber.Ctx) error {
 	p := params(c)
-	id, err := p.text("id", 256, true)
+	id, err := p.callID()
 	if err != nil {
 		return err
 	}
