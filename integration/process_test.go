@@ -341,7 +341,21 @@ func TestBinary(t *testing.T) {
 		return err == nil
 	}, "serve listens")
 	eventually(t, 30*time.Second, func() bool { return other.call(t, "", "GET", "/readyz", nil).status == 200 }, "serve is ready")
-	other.call(t, s.admin, "POST", "/api/v1/tickets", map[string]any{"subject": "Through the binary"}).expect(201)
+	var created ticket
+	other.call(t, s.admin, "POST", "/api/v1/tickets", map[string]any{"subject": "Through the binary"}).expect(201).decode(&created)
+
+	// A write waiting out a stalled PostgreSQL (longer than an attempt's 10 s) lands, and its
+	// failed attempts show in the SDK's metrics and in the log, named.
+	release := s.lockTables(t, "EXCLUSIVE", "ticket_actions")
+	time.AfterFunc(13*time.Second, release)
+	r := other.call(t, s.admin, "POST", fmt.Sprintf("/api/v1/tickets/%d/actions", created.ID),
+		map[string]any{"type": "internal", "body": "during a stall"})
+	require.Contains(t, []int{200, 202}, r.status, "%s", r.body)
+	eventually(t, 40*time.Second, func() bool {
+		return other.ticket(t, s.admin, created.ID).ActionCount == 1
+	}, "the stalled write lands")
+	require.Regexp(t, `activity attempt failed; it is retried.*activity=PersistTicket`, p.out.String())
+	require.Regexp(t, `(?m)^temporal_local_activity_execution_failed[^ ]*activity_type="PersistTicket"[^ ]* [1-9]`, scrape(t, base+"/metrics"))
 	minted := strings.TrimSpace(string(cliToken))
 	other.call(t, minted, "GET", "/api/v1/tickets", nil).expect(200)
 	other.call(t, minted, "POST", "/api/v1/tickets", map[string]any{"subject": "x"}).expectError(403, "forbidden")

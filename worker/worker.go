@@ -4,6 +4,7 @@ package worker
 import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -59,6 +60,7 @@ func (o Options) sdkOptions() worker.Options {
 		MaxConcurrentActivityExecutionSize:      o.MaxConcurrentActivites,
 		MaxConcurrentLocalActivityExecutionSize: o.MaxConcurrentActivites,
 		WorkflowPanicPolicy:                     worker.BlockWorkflow,
+		Interceptors:                            []interceptor.WorkerInterceptor{&failureLog{}},
 	}
 }
 
