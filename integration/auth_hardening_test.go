@@ -194,6 +194,10 @@ func TestAuthHardeningIdempotency(t *testing.T) {
 	require.Equal(t, "token", replayed.header.Get("Idempotent-Redacted"))
 	require.NotContains(t, replayed.obj(), "token")
 	require.Equal(t, minted["id"], replayed.obj()["id"])
+	for key, secret := range map[string]string{rkey.v: rotated["secret"].(string), tkey.v: minted["token"].(string)} {
+		require.NoError(t, s.db.NewRaw(`SELECT body FROM idempotency_keys WHERE key = ?`, key).Scan(t.Context(), &stored))
+		require.NotContains(t, string(stored), secret, "a rotated secret or minted token is not stored")
+	}
 
 	// Keys are per token: another token of the same admin runs the request anew.
 	other := s.mintOK(t, s.admin, admin)

@@ -58,6 +58,9 @@ func TestCustomerCannotSetWhatAgentsDecide(t *testing.T) {
 	s.call(t, p.customerTok, "POST", "/api/v1/tickets", map[string]any{"subject": "x", "tags": []string{"vip"},
 		"urgency": "Urgent", "customFields": map[string]any{"free_form": "gold"}}).
 		expectError(422, "validation_failed", "tags", "urgency", "customFields.free_form")
+	s.call(t, p.customerTok, "POST", "/api/v1/tickets", map[string]any{"subject": "x", "teamId": p.team,
+		"status": "In attendance", "origin": 9, "ownerId": p.agent}).
+		expectError(422, "validation_failed", "teamId", "status", "origin", "ownerId")
 
 	// A defined field the form shows customers is theirs to fill; hidden from customers by a
 	// display rule, it is refused.
