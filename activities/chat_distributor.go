@@ -165,10 +165,10 @@ func (a *Activities) chatView(ctx context.Context, id string) (workflows.ChatVie
 }
 
 // RequeueChat puts a chat offered to an idle agent back in its group's queue at its place
-// (workflows.ActivityRequeueChat), by a transfer to the group it is in. It looks first: only a
-// chat still offered to that agent is moved. (The look and the transfer are two calls: an accept
-// landing between them is undone by the transfer, which requeues the chat. The ChatSession has
-// no update that withdraws an offer only while it is one.)
+// (workflows.ActivityRequeueChat), by a transfer to the group it is in that the ChatSession
+// makes only while the chat is still offered to that agent (OnlyIfOfferedTo, checked under the
+// workflow's lock): an accept landing first wins, and the transfer is refused. The look before
+// it only saves the update when the chat has moved on already.
 func (a *Activities) RequeueChat(ctx context.Context, in workflows.RequeueChatRequest) (bool, error) {
 	id := workflows.ChatWorkflowID(in.ChatID)
 	v, err := a.chatView(ctx, id)
@@ -185,7 +185,7 @@ func (a *Activities) RequeueChat(ctx context.Context, in workflows.RequeueChatRe
 	h, err := a.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateChatTransfer,
 		UpdateID: "requeue-" + in.AgentID + "-" + activity.GetInfo(ctx).WorkflowExecution.RunID + "-" + activity.GetInfo(ctx).ActivityID,
-		Args: []any{workflows.TransferChatInput{By: "distributor", GroupID: in.GroupID,
+		Args: []any{workflows.TransferChatInput{By: "distributor", GroupID: in.GroupID, OnlyIfOfferedTo: in.AgentID,
 			Reason: "the agent was idle: back in the queue at its place"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})

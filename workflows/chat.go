@@ -720,6 +720,9 @@ func (w *chatWorkflow) validateTransfer(ctx workflow.Context, in TransferChatInp
 		return err
 	}
 	c := w.st.Chat
+	if o := in.OnlyIfOfferedTo; o != "" && (c.State != ChatOffered || c.OfferedTo == nil || *c.OfferedTo != o) {
+		return Conflict("chat is no longer offered to %s", o)
+	}
 	if c.Kind == ChatKindInternal {
 		return Conflict("internal chats are not transferred; invite the agent instead")
 	}

@@ -469,6 +469,10 @@ type TransferChatInput struct {
 	GroupID string             `json:",omitempty"`
 	Group   *ChatGroupSettings `json:",omitempty"`
 	Reason  string             `json:",omitempty"`
+	// OnlyIfOfferedTo makes the transfer happen only while the chat is still offered to this
+	// agent, checked under the workflow's lock: the distributor's requeue of an idle agent's
+	// offers, which an accept landing first must win.
+	OnlyIfOfferedTo string `json:",omitempty"`
 }
 
 // InviteChatInput adds an agent to the chat.

@@ -659,3 +659,45 @@ func TestChatWorkflowID(t *testing.T) {
 		t.Fatal("warning lead")
 	}
 }
+
+// The distributor's requeue of an idle agent's offer and that agent's accept land at the same
+// instant: the accept wins and the requeue is refused (before, the requeue's transfer undid the
+// accept). Offered and not accepted, the same requeue moves the chat back to the queue.
+func (s *ChatSuite) TestRequeueOfAnOfferLosesToAnAcceptLandingFirst() {
+	requeue := TransferChatInput{By: "distributor", GroupID: "support", OnlyIfOfferedTo: "a-1", Reason: "idle"}
+	s.update(10*time.Second, UpdateChatOffer, OfferChatInput{AgentID: "a-1"})
+	accepted := s.update(20*time.Second, UpdateChatAccept, AcceptChatInput{AgentID: "a-1"})
+	lost := s.update(20*time.Second, UpdateChatTransfer, requeue)
+	after := s.stateAt(21 * time.Second)
+	s.closeAt(30 * time.Second)
+	s.env.ExecuteWorkflow(ChatSessionWorkflowType, chatInput())
+	s.result()
+
+	s.Require().NoError(accepted.err)
+	refusal := lost.rejected
+	if refusal == nil {
+		refusal = lost.err
+	}
+	s.Require().Error(refusal, "the requeue after the accept is refused")
+	s.Equal(ErrTypeConflict, errType(refusal))
+	s.Contains(refusal.Error(), "no longer offered to a-1")
+	s.Equal(ChatActive, after.Chat.State)
+	s.Equal("a-1", *after.Chat.AgentID)
+}
+
+func (s *ChatSuite) TestRequeueOfAnOfferStillOfferedMovesItBack() {
+	s.update(10*time.Second, UpdateChatOffer, OfferChatInput{AgentID: "a-1"})
+	moved := s.update(20*time.Second, UpdateChatTransfer,
+		TransferChatInput{By: "distributor", GroupID: "support", OnlyIfOfferedTo: "a-1", Reason: "idle"})
+	late := s.update(25*time.Second, UpdateChatAccept, AcceptChatInput{AgentID: "a-1"})
+	after := s.stateAt(26 * time.Second)
+	s.closeAt(30 * time.Second)
+	s.env.ExecuteWorkflow(ChatSessionWorkflowType, chatInput())
+	s.result()
+
+	s.Require().NoError(moved.err)
+	s.Require().NoError(moved.rejected)
+	s.Error(late.rejected, "the offer is gone")
+	s.Equal(ChatQueued, after.Chat.State)
+	s.Nil(after.Chat.OfferedTo)
+}
