@@ -287,6 +287,11 @@ func (s *Server) deleteChatGroup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The distributor drops the group: nothing more is offered from its queue, whose chats
+	// (none can arrive now: no widget offers it) reach the offline flow at their queue wait.
+	if err := s.chatConfigChanged(ctx, workflows.ChatConfigChange{GroupIDs: []string{before.ID}}); err != nil {
+		return err
+	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

@@ -290,3 +290,24 @@ func TestChatDistributionStreamPresence(t *testing.T) {
 	require.Eventually(t, func() bool { return streams() == 0 }, 90*time.Second, 200*time.Millisecond)
 	t.Logf("the distributor saw the stream gone %.1f s after the client left", time.Since(closedAt).Seconds())
 }
+
+// Deleting a chat group tells the distributor, which drops it (before, it kept the group and
+// went on offering its queue).
+func TestChatGroupDeletionReachesTheDistributor(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	g := s.chatGroup(t, map[string]any{"name": randomName("gone-"), "members": []map[string]any{{"agentId": p.agent}}})
+	groups := func() map[string]*workflows.DistGroup {
+		res, err := s.tc.QueryWorkflow(context.Background(), workflows.ChatDistributorWorkflowID(s.taskQueue), "", workflows.QueryState)
+		if err != nil {
+			return nil
+		}
+		var st workflows.ChatDistributorState
+		require.NoError(t, res.Get(&st))
+		return st.Groups
+	}
+	require.Eventually(t, func() bool { return groups()[g.ID] != nil }, 20*time.Second, 100*time.Millisecond, "the distributor has the group")
+	s.call(t, s.admin, "DELETE", "/api/v1/chat-groups/"+g.ID, nil).expect(204)
+	require.Eventually(t, func() bool { gs := groups(); return gs != nil && gs[g.ID] == nil }, 20*time.Second, 100*time.Millisecond,
+		"the distributor dropped the group")
+}

@@ -322,7 +322,14 @@ func (w *distributor) load(ctx workflow.Context) error {
 			if a.Status != "online" && s == "online" && len(a.Streams) == 0 {
 				a.IdleSince, a.Away, a.Requeued = now, false, false
 			}
+			wasOnline := a.Status == "online"
 			a.Status = s
+			// An agent who sets themself away or offline takes no offer they were just made:
+			// those chats go back to their queues at their place at once, as an idle agent's do
+			// after the grace. (Runs recorded before this went on waiting for acceptWithin.)
+			if wasOnline && s != "online" && workflow.GetVersion(ctx, "chat-away-requeues", workflow.DefaultVersion, 1) == 1 {
+				w.requeueOffers(ctx, id, a)
+			}
 		}
 		w.dirty = true
 	}

@@ -346,3 +346,24 @@ func TestChatDistributorManualGroupOffersNothing(t *testing.T) {
 	require.Equal(t, map[string]int{"c1": 0, "c2": 1}, pos)
 	require.Equal(t, map[string]int{"m": 1}, last)
 }
+
+// An agent who sets themself away gets their open offer taken back at that instant (not at
+// acceptWithin, nor after the idle grace); their active chat stays with them.
+func TestChatDistributorAwayRequeuesOffersAtOnce(t *testing.T) {
+	d := newDistTest(t, []DistributorGroup{{ID: "g", Automatic: true, Members: []string{"a", "b"}}}, "a")
+	d.at(0, func() { d.env.SignalWorkflow(SignalAgentStreamed, AgentStream{AgentID: "a", StreamID: "s1"}) })
+	d.at(time.Second, func() {
+		d.event(DistributorChatWaiting, "c1", "g", time.Second, nil)
+		d.event(DistributorChatWaiting, "c2", "g", time.Second, nil)
+	})
+	d.at(2*time.Second, func() { d.event(DistributorSeatsTaken, "c1", "g", time.Second, []string{"a"}) })
+	d.at(20*time.Second, func() {
+		d.acts.setPresence("a", "away")
+		d.env.SignalWorkflow(SignalChatConfigChanged, ChatConfigChange{AgentIDs: []string{"a"}})
+	})
+	d.run(ChatDistributorInput{}, 50*time.Second)
+	require.Equal(t, []distCall{{"c1", "a", time.Second}, {"c2", "a", time.Second}}, d.acts.offersSorted())
+	d.acts.mu.Lock()
+	defer d.acts.mu.Unlock()
+	require.Equal(t, []distCall{{"c2", "a", 20 * time.Second}}, d.acts.requeues, "only the offer, at the instant a went away")
+}
