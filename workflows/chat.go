@@ -38,6 +38,7 @@ func ChatSession(ctx workflow.Context, in ChatInput) (ChatView, error) {
 	if !w.st.OfflineVersion {
 		w.st.OfflineVersion = workflow.GetVersion(ctx, chatOfflineVersion, workflow.DefaultVersion, 1) == 1
 	}
+	w.deadline = newDeadline(ctx)
 	if fresh && in.Offline != "" && w.st.OfflineVersion {
 		w.startOffline(workflow.Now(ctx).UTC(), in.Offline)
 	}
@@ -59,6 +60,8 @@ type chatWorkflow struct {
 	sending bool
 	// sideBusy: the offline flow's side work has an activity in flight.
 	sideBusy bool
+	// deadline is the main loop's one timer (inactivity, offer, queue and close timeouts).
+	deadline *deadline
 	// lastSA are the search attribute values last upserted in this run.
 	lastSA []string
 }
@@ -338,10 +341,11 @@ func (w *chatWorkflow) wait(ctx workflow.Context) error {
 	changed := func() bool { return w.version != seen || w.shouldContinueAsNew(ctx) }
 	kind, due, ok := w.nextDeadline()
 	if !ok {
+		w.deadline.stop()
 		return workflow.Await(ctx, changed)
 	}
-	if d := due.Sub(workflow.Now(ctx)); d > 0 {
-		woke, err := workflow.AwaitWithTimeout(ctx, d, changed)
+	if due.After(workflow.Now(ctx)) {
+		woke, err := w.deadline.await(ctx, due, changed)
 		if err != nil || woke {
 			return err
 		}

@@ -138,6 +138,7 @@ type distributor struct {
 	// recording: a RecordChatQueue is in flight; changes meanwhile go in the next one.
 	recording bool
 	events    int // signals this run
+	deadline  *deadline
 }
 
 func (w *distributor) run(ctx workflow.Context) error {
@@ -145,6 +146,7 @@ func (w *distributor) run(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ChatDistributorState, error) { return *w.st, nil }); err != nil {
 		return err
 	}
+	w.deadline = newDeadline(ctx)
 	chats := workflow.GetSignalChannel(ctx, SignalChatChanged)
 	configs := workflow.GetSignalChannel(ctx, SignalChatConfigChanged)
 	streams := workflow.GetSignalChannel(ctx, SignalAgentStreamed)
@@ -224,13 +226,16 @@ func (w *distributor) run(ctx workflow.Context) error {
 		}
 		// While a new run is wanted the timers wait for it (dueTimers is not run meanwhile).
 		if at, ok := w.nextTimer(); ok && !w.wantsNewRun(ctx) {
-			if d := at.Sub(workflow.Now(ctx)); d > 0 {
-				if _, err := workflow.AwaitWithTimeout(ctx, d, cond); err != nil {
+			if at.After(workflow.Now(ctx)) {
+				if _, err := w.deadline.await(ctx, at, cond); err != nil {
 					return err
 				}
 			}
-		} else if err := workflow.Await(ctx, cond); err != nil {
-			return err
+		} else {
+			w.deadline.stop()
+			if err := workflow.Await(ctx, cond); err != nil {
+				return err
+			}
 		}
 		w.dirty = false
 	}
@@ -475,21 +480,25 @@ func (w *distributor) seat(id string, c *DistChat, agent string, now time.Time, 
 // available: online, streaming (or not idle for long) and not away.
 func (a *DistAgent) available() bool { return a.Status == "online" && !a.Away }
 
-// queue is a group's waiting chats, oldest first (arrival, then id).
-func (w *distributor) queue(group string) []string {
-	var ids []string
+// queues is every group's waiting chats, oldest first (arrival, then id), from one pass over
+// the chats: distribute and record read all of them at once, and a pass per group would make
+// a large queue quadratic.
+func (w *distributor) queues() map[string][]string {
+	qs := map[string][]string{}
 	for _, id := range workflow.DeterministicKeys(w.st.Chats) {
-		if c := w.st.Chats[id]; c.Waiting && c.GroupID == group {
-			ids = append(ids, id)
+		if c := w.st.Chats[id]; c.Waiting {
+			qs[c.GroupID] = append(qs[c.GroupID], id)
 		}
 	}
-	slices.SortStableFunc(ids, func(a, b string) int {
-		if c := w.st.Chats[a].ArrivedAt.Compare(w.st.Chats[b].ArrivedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-	return ids
+	for _, ids := range qs {
+		slices.SortStableFunc(ids, func(a, b string) int {
+			if c := w.st.Chats[a].ArrivedAt.Compare(w.st.Chats[b].ArrivedAt); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	return qs
 }
 
 // pick is the next member of g to offer chat c: round-robin after g.Last, available, below the
@@ -520,7 +529,22 @@ func (w *distributor) pick(g *DistGroup, c *DistChat) string {
 
 // distribute makes every offer the state allows: repeatedly the oldest waiting, unoffered chat
 // at the head of an automatic group's queue that has an eligible member, oldest across groups.
+// The queues are read once: an offer changes no chat's place, only whether it is offered, so
+// each group keeps a cursor at its first chat not yet offered.
 func (w *distributor) distribute(ctx workflow.Context) {
+	qs := w.queues()
+	cursor := map[string]int{}
+	head := func(gid string) string {
+		q := qs[gid]
+		for i := cursor[gid]; i < len(q); i++ {
+			if c := w.st.Chats[q[i]]; c.OfferedTo == "" && !c.Requeueing {
+				cursor[gid] = i
+				return q[i]
+			}
+		}
+		cursor[gid] = len(q)
+		return ""
+	}
 	for {
 		var best, bestAgent, bestGroup string
 		for _, gid := range workflow.DeterministicKeys(w.st.Groups) {
@@ -528,22 +552,16 @@ func (w *distributor) distribute(ctx workflow.Context) {
 			if !g.Automatic {
 				continue
 			}
-			var head string
-			for _, id := range w.queue(gid) {
-				if c := w.st.Chats[id]; c.OfferedTo == "" && !c.Requeueing {
-					head = id
-					break
-				}
-			}
-			if head == "" {
+			h := head(gid)
+			if h == "" {
 				continue
 			}
-			agent := w.pick(g, w.st.Chats[head])
+			agent := w.pick(g, w.st.Chats[h])
 			if agent == "" {
 				continue
 			}
-			if best == "" || w.st.Chats[head].ArrivedAt.Before(w.st.Chats[best].ArrivedAt) {
-				best, bestAgent, bestGroup = head, agent, gid
+			if best == "" || w.st.Chats[h].ArrivedAt.Before(w.st.Chats[best].ArrivedAt) {
+				best, bestAgent, bestGroup = h, agent, gid
 			}
 		}
 		if best == "" {
@@ -679,17 +697,16 @@ func (w *distributor) record(ctx workflow.Context) {
 	var rec ChatQueueRecord
 	lengths := map[string]int{}
 	seen := map[string]bool{}
+	qs := w.queues()
 	groups := map[string]bool{}
-	for _, id := range workflow.DeterministicKeys(w.st.Chats) {
-		if c := w.st.Chats[id]; c.Waiting {
-			groups[c.GroupID] = true
-		}
+	for gid := range qs {
+		groups[gid] = true
 	}
-	for _, gid := range workflow.DeterministicKeys(w.st.Groups) {
+	for gid := range w.st.Groups {
 		groups[gid] = true
 	}
 	for _, gid := range workflow.DeterministicKeys(groups) {
-		q := w.queue(gid)
+		q := qs[gid]
 		lengths[gid] = len(q)
 		for i, id := range q {
 			seen[id] = true

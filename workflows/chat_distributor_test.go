@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -366,4 +367,59 @@ func TestChatDistributorAwayRequeuesOffersAtOnce(t *testing.T) {
 	d.acts.mu.Lock()
 	defer d.acts.mu.Unlock()
 	require.Equal(t, []distCall{{"c2", "a", 20 * time.Second}}, d.acts.requeues, "only the offer, at the instant a went away")
+}
+
+// 1,000 chats arrive at once into a group of 10 agents with a limit of 3; every second the
+// agents accept and close what they were offered. Every chat is offered once, in arrival
+// order, no agent ever holds more than 3, and the spread is even: max − min ≤ 2 (seats free one
+// event at a time, so round-robin now and then passes an agent still full at that instant).
+func TestChatDistributorThousandChatsSpreadEvenly(t *testing.T) {
+	agents := []string{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"}
+	d := newDistTest(t, []DistributorGroup{{ID: "g", Automatic: true, Limit: limit(3), Members: agents}}, agents...)
+	const chats = 1000
+	name := func(i int) string { return fmt.Sprintf("c%04d", i) }
+	d.at(500*time.Millisecond, func() {
+		for i := range chats {
+			d.event(DistributorChatWaiting, name(i), "g", time.Duration(i)*time.Microsecond, nil)
+		}
+	})
+	handled := 0
+	for s := 1; s <= 60; s++ {
+		d.at(time.Duration(s)*time.Second, func() {
+			d.acts.mu.Lock()
+			fresh := slices.Clone(d.acts.offers[handled:])
+			handled = len(d.acts.offers)
+			d.acts.mu.Unlock()
+			for _, o := range fresh {
+				d.event(DistributorSeatsTaken, o.Chat, "g", 0, []string{o.Agent})
+				d.event(DistributorSeatsFreed, o.Chat, "g", 0, []string{o.Agent})
+			}
+		})
+	}
+	d.run(ChatDistributorInput{}, 90*time.Second)
+
+	offers := d.acts.offersSorted()
+	require.Len(t, offers, chats, "every chat offered exactly once")
+	perAgent := map[string]int{}
+	perTick := map[string]int{}
+	seen := map[string]bool{}
+	lastTick := time.Duration(-1)
+	var tickMax string
+	for _, o := range offers {
+		require.False(t, seen[o.Chat], "%s offered twice", o.Chat)
+		seen[o.Chat] = true
+		perAgent[o.Agent]++
+		perTick[fmt.Sprint(o.At, o.Agent)]++
+		require.LessOrEqual(t, perTick[fmt.Sprint(o.At, o.Agent)], 3, "%s over the limit at %s", o.Agent, o.At)
+		if o.At != lastTick {
+			require.Greater(t, o.Chat, tickMax, "arrival order across offer rounds")
+			lastTick = o.At
+		}
+		tickMax = max(tickMax, o.Chat)
+	}
+	lo, hi := chats, 0
+	for _, a := range agents {
+		lo, hi = min(lo, perAgent[a]), max(hi, perAgent[a])
+	}
+	require.LessOrEqual(t, hi-lo, 2, "spread %v", perAgent)
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -248,4 +250,38 @@ func (s *TicketSuite) TestSLAPauseOverTheCloseOfBusiness() {
 func (s *TicketSuite) TestSLAOldRunsKeepWholeMinutes() {
 	s.env.OnGetVersion("sla-exact-pause", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.exactPause(start, 1, nil, start.Add(time.Minute), func() { s.pauseAt(10*time.Second, 30*time.Second) })
+}
+
+// Forty notes while the warning is an hour and more away: the ticket keeps one timer for that
+// instant instead of starting one per wake-up (workflow.AwaitWithTimeout leaves its timer running
+// when the condition wins). Only the warning's and the breach's timers fire, each at its minute.
+func (s *TicketSuite) TestSLAManyUpdatesKeepOneTimer() {
+	s.slaTicket(start, func(EvaluateInput) *SLAChoice {
+		return &SLAChoice{PolicyID: "p1", ResolutionMinutes: 120, WarningMinutes: 30}
+	})
+	var mu sync.Mutex
+	scheduled := map[string]time.Duration{} // a timer's instant, from the ticket's start
+	var fired []time.Duration
+	s.env.SetOnTimerScheduledListener(func(id string, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		scheduled[id] = s.env.Now().Add(d).Sub(start)
+	})
+	s.env.SetOnTimerFiredListener(func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fired = append(fired, scheduled[id])
+	})
+	for i := 1; i <= 40; i++ {
+		s.updateAt(time.Duration(i)*time.Minute, UpdateAddAction, note(fmt.Sprint("note ", i)))
+	}
+	cancelAt(s, 24*time.Hour)
+	s.env.ExecuteWorkflow(TicketWorkflowType, inputAt(start))
+	s.result()
+	s.Equal(start.Add(90*time.Minute), s.slaEvents(schema.SLAWarning)[0].At)
+	s.Equal(start.Add(120*time.Minute), s.slaEvents(schema.SLABreached)[0].At)
+	mu.Lock()
+	defer mu.Unlock()
+	s.Equal([]time.Duration{90 * time.Minute, 120 * time.Minute}, fired)
+	s.LessOrEqual(len(scheduled), 4, "one timer per distinct deadline, not one per wake-up")
 }

@@ -33,6 +33,8 @@ type ticketWorkflow struct {
 	version int // rises with every applied change; the main loop waits on it
 	changes int // changes applied in this run
 	lastSA  []any
+	// deadline is the main loop's one timer (SLA, time condition or auto-close).
+	deadline *deadline
 	// triggersOn: this run evaluates triggers (runs started before triggers existed do not).
 	triggersOn bool
 	// events are what changes raised, waiting for the triggers, in order.
@@ -81,6 +83,7 @@ func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 	// Runs recorded before triggers existed replay without them.
 	w.triggersOn = workflow.GetVersion(ctx, "triggers", workflow.DefaultVersion, 1) >= 1
+	w.deadline = newDeadline(ctx)
 	w.events = append(w.events, w.in.Events...)
 	if err := survive(ctx, "writing the run's start", w.startRun(ctx)); err != nil {
 		return schema.Ticket{}, err
@@ -139,9 +142,10 @@ func (w *ticketWorkflow) wait(ctx workflow.Context, changed func() bool) error {
 		due = &sla.at
 	}
 	if due == nil {
+		w.deadline.stop()
 		return workflow.Await(ctx, changed)
 	}
-	woke, err := workflow.AwaitWithTimeout(ctx, max(due.Sub(workflow.Now(ctx)), 0), changed)
+	woke, err := w.deadline.await(ctx, *due, changed)
 	if err != nil || woke {
 		return err
 	}
