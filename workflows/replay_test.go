@@ -13,7 +13,10 @@ import (
 // json`) must replay against the current code: a change that would break open tickets fails
 // here and belongs behind workflow.GetVersion. ticket_run1 is a ticket's whole first life
 // (accept, note, a rejected and an accepted status change, edit, unassign, resolve, reopen,
-// resolve, auto-close by timer); ticket_run2 is its reopen by update-with-start, then cancel.
+// resolve, auto-close by timer); ticket_run2 is its reopen by update-with-start, then cancel;
+// ticket_run3_deadline_timer one recorded with the deadline-timer marker (one timer per
+// deadline): notes while a manual resolution due date waits, its breach, a resolve whose
+// auto-close timer is cancelled by a move back to In attendance, and the second auto-close.
 // call_1 is a phone call put through, completed with its ticket as a child and a later recording
 // link; call_2 a completion that arrived before its transfer; call_3 a call still ongoing.
 // chat_1 is a chat whose offer expires, accepted by the next agent, with a retried message, an
