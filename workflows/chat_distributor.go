@@ -3,6 +3,7 @@ package workflows
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -64,11 +65,16 @@ type ChatDistributorState struct {
 	ReloadAgents []string `json:",omitempty"`
 }
 
-// DistGroup is a group's configuration and its round-robin pointer: Last is the member who got
-// the group's last chat (recent turns, not a lifetime total).
+// DistGroup is a group's configuration and its turns: Last is the member who got the group's
+// last chat; Turn numbers the group's offers and Turns holds the number of each member's latest.
+// The next chat goes to the eligible member whose turn is the longest ago (round-robin after Last
+// among those never offered): a member skipped while at their limit is first once a seat frees,
+// so chats spread evenly, and one back from leave gets one turn, not the turns they missed.
 type DistGroup struct {
 	DistributorGroup
-	Last string `json:",omitempty"`
+	Last  string           `json:",omitempty"`
+	Turn  int64            `json:",omitempty"`
+	Turns map[string]int64 `json:",omitempty"`
 }
 
 // DistAgent is an agent's presence and seats (the chats they hold or are offered).
@@ -139,6 +145,9 @@ type distributor struct {
 	recording bool
 	events    int // signals this run
 	deadline  *deadline
+	// leastRecent: pick by the members' latest turns (runs recorded before it went strictly
+	// round-robin after Last, which let a member skipped at their limit fall behind).
+	leastRecent bool
 }
 
 func (w *distributor) run(ctx workflow.Context) error {
@@ -147,6 +156,7 @@ func (w *distributor) run(ctx workflow.Context) error {
 		return err
 	}
 	w.deadline = newDeadline(ctx)
+	w.leastRecent = workflow.GetVersion(ctx, "chat-least-recent-turn", workflow.DefaultVersion, 1) == 1
 	chats := workflow.GetSignalChannel(ctx, SignalChatChanged)
 	configs := workflow.GetSignalChannel(ctx, SignalChatConfigChanged)
 	streams := workflow.GetSignalChannel(ctx, SignalAgentStreamed)
@@ -300,6 +310,7 @@ func (w *distributor) load(ctx workflow.Context) error {
 		for _, g := range cfg.Groups {
 			if old, ok := w.st.Groups[g.ID]; ok {
 				old.DistributorGroup = g
+				maps.DeleteFunc(old.Turns, func(m string, _ int64) bool { return !slices.Contains(g.Members, m) })
 			} else {
 				w.st.Groups[g.ID] = &DistGroup{DistributorGroup: g}
 			}
@@ -501,15 +512,16 @@ func (w *distributor) queues() map[string][]string {
 	return qs
 }
 
-// pick is the next member of g to offer chat c: round-robin after g.Last, available, below the
-// limit counted over every group; one who passed this chat over only when no other is free.
+// pick is the next member of g to offer chat c: available, below the limit counted over every
+// group, the one whose latest turn is the longest ago (see DistGroup); one who passed this chat
+// over only when no other is free.
 func (w *distributor) pick(g *DistGroup, c *DistChat) string {
 	n := len(g.Members)
 	if n == 0 {
 		return ""
 	}
 	start := slices.Index(g.Members, g.Last) + 1 // 0 when Last is not a member
-	var passed string
+	var best, passed string
 	for i := range n {
 		m := g.Members[(start+i)%n]
 		a, ok := w.st.Agents[m]
@@ -522,9 +534,27 @@ func (w *distributor) pick(g *DistGroup, c *DistChat) string {
 			}
 			continue
 		}
-		return m
+		if !w.leastRecent {
+			return m
+		}
+		if best == "" || g.Turns[m] < g.Turns[best] {
+			best = m
+		}
+	}
+	if best != "" {
+		return best
 	}
 	return passed
+}
+
+// took records agent's turn in g.
+func (g *DistGroup) took(agent string) {
+	g.Last = agent
+	g.Turn++
+	if g.Turns == nil {
+		g.Turns = map[string]int64{}
+	}
+	g.Turns[agent] = g.Turn
 }
 
 // distribute makes every offer the state allows: repeatedly the oldest waiting, unoffered chat
@@ -578,7 +608,7 @@ func (w *distributor) offer(ctx workflow.Context, id, agent, group string) {
 	offerID := fmt.Sprintf("distributor-offer-%d", w.st.Offers)
 	c.OfferedTo, c.OfferID, c.Offering = agent, offerID, true
 	w.seat(id, c, agent, workflow.Now(ctx), true)
-	w.st.Groups[group].Last = agent
+	w.st.Groups[group].took(agent)
 	seq := c.LastSeq
 	w.flight++
 	workflow.Go(ctx, func(ctx workflow.Context) {
