@@ -102,9 +102,15 @@ func (a *Activities) ReserveCallTicket(ctx context.Context, callID string) (int6
 // AddTicketAction adds an action to a ticket through the ticket's workflow. The update ID makes
 // a retry apply it once. A ticket that no longer takes changes is a final failure.
 func (a *Activities) AddTicketAction(ctx context.Context, in workflows.TicketActionInput) error {
+	return a.updateTicket(ctx, in.TicketID, workflows.UpdateAddAction, in.UpdateID, in.Action)
+}
+
+// updateTicket runs one update of a ticket's workflow, once per updateID, and waits for it. A
+// refused change or a ticket that no longer takes changes is a final failure.
+func (a *Activities) updateTicket(ctx context.Context, ticketID int64, name, updateID string, arg any) error {
 	h, err := a.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.TicketWorkflowID(in.TicketID), UpdateName: workflows.UpdateAddAction,
-		Args: []any{in.Action}, WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: in.UpdateID,
+		WorkflowID: workflows.TicketWorkflowID(ticketID), UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: updateID,
 	})
 	if err == nil {
 		err = h.Get(ctx, nil)
@@ -112,7 +118,7 @@ func (a *Activities) AddTicketAction(ctx context.Context, in workflows.TicketAct
 	var appErr *temporal.ApplicationError
 	var nf *serviceerror.NotFound
 	if errors.As(err, &appErr) || errors.As(err, &nf) {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("ticket %d takes no more changes: %v", in.TicketID, err), "TicketClosed", err)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("ticket %d takes no more changes: %v", ticketID, err), "TicketClosed", err)
 	}
 	return err
 }

@@ -187,21 +187,34 @@ func chatActor(m workflows.ChatMessage) workflows.Actor {
 	return workflows.SystemActor
 }
 
-// joinChatTicket appends the transcript to the ticket the chat was started from. A ticket that
-// takes no more changes (closed meanwhile) keeps what it has; the chat keeps its transcript.
+// joinChatTicket appends the transcript to the ticket the chat was started from, then names the
+// chat in the ticket's chat fields (a ticket joined by several chats shows the latest). A ticket
+// that takes no more changes (closed meanwhile) keeps what it has; the chat keeps its transcript.
 func (a *Activities) joinChatTicket(ctx context.Context, in workflows.ChatClosedInput) error {
+	c := in.Chat
+	err := a.appendTranscript(ctx, in)
+	if err == nil {
+		waiting, talk := chatTimes(in)
+		fields := workflows.SetFieldsInput{Actor: workflows.SystemActor,
+			Chat: &workflows.TicketChat{ID: c.ID, Group: nonEmpty(c.GroupID), Widget: c.WidgetID, WaitingTime: waiting, TalkTime: talk}}
+		err = a.updateTicket(ctx, *c.TicketID, workflows.UpdateSetFields, "chat/"+c.ID+"/fields", fields)
+	}
+	if isFinal(err) {
+		if activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("chat transcript not joined to its ticket", "chat", c.ID, "ticket", *c.TicketID, "err", err)
+		}
+		return nil
+	}
+	return err
+}
+
+func (a *Activities) appendTranscript(ctx context.Context, in workflows.ChatClosedInput) error {
 	c := in.Chat
 	for _, m := range in.Messages {
 		act := workflows.TicketActionInput{TicketID: *c.TicketID, UpdateID: fmt.Sprintf("chat/%s/transcript/%d", c.ID, m.Seq),
 			Action: workflows.AddActionInput{Actor: chatActor(m), Type: "public", Body: m.Body, Origin: OriginChat,
 				Kind: schema.KindText, HTML: m.HTML, Attachments: m.Attachments}}
 		if err := a.AddTicketAction(ctx, act); err != nil {
-			if isFinal(err) {
-				if activity.IsActivity(ctx) {
-					activity.GetLogger(ctx).Warn("chat transcript not added to its ticket", "chat", c.ID, "ticket", *c.TicketID, "err", err)
-				}
-				return nil
-			}
 			return err
 		}
 	}

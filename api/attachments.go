@@ -410,6 +410,9 @@ func (s *Server) attachmentVisible(ctx context.Context, p *Principal, a *schema.
 	if !p.isCustomer() {
 		return true, nil
 	}
+	if a.ChatID != nil {
+		return s.chatAttachmentVisible(ctx, p, a)
+	}
 	var t schema.Ticket
 	if err := s.db.NewSelect().Model(&t).Where("id = ?", a.TicketID).Scan(ctx); err != nil {
 		if isNoRows(err) {
@@ -434,6 +437,44 @@ func (s *Server) attachmentVisible(ctx context.Context, p *Principal, a *schema.
 		return false, err
 	}
 	return len(types) == 1 && types[0] == "public", nil
+}
+
+// chatAttachmentVisible: a customer downloads a chat's upload once a message carries it (every
+// message of a customer chat is the customer's to read), when the chat is theirs (its customer
+// is among the clients they see) or its ticket is one they see (the transcript joined it);
+// before it is sent, only its uploader. An internal chat's files are never a customer's.
+func (s *Server) chatAttachmentVisible(ctx context.Context, p *Principal, a *schema.Attachment) (bool, error) {
+	if a.ActionID == nil {
+		return a.UploadedBy == p.Person.ID, nil
+	}
+	var ch schema.ChatRow
+	if err := s.db.NewSelect().Model(&ch).Column("kind", "customer_id", "ticket_id").Where("id = ?", *a.ChatID).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	if ch.Kind != workflows.ChatKindCustomer {
+		return false, nil
+	}
+	clients, err := s.visibleClients(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	if ch.CustomerID != nil && contains(clients, *ch.CustomerID) {
+		return true, nil
+	}
+	if ch.TicketID == nil {
+		return false, nil
+	}
+	var t schema.Ticket
+	if err := s.db.NewSelect().Model(&t).Where("id = ?", *ch.TicketID).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return canSee(&t, clients), nil
 }
 
 // attachmentsForMessage checks the attachment ids a message of ticketID is sent with, by p: each

@@ -132,8 +132,12 @@ func TestAnAgentSendsAFileInAChat(t *testing.T) {
 	s.call(t, p.agentTok, "POST", "/api/v1/chats/"+ch.ID+"/attachments", body, header{"Content-Type", ct}).expect(201).decode(&up)
 	require.Len(t, up.Attachments, 1)
 	a := up.Attachments[0]
+	s.download(t, p.customerTok, a.ID).expectError(404, "not_found") // not sent yet
 	s.chatCall(t, p.agentTok, ch.ID, "messages", map[string]any{"body": "the guide", "clientMessageId": "f-1",
 		"attachmentIds": []string{a.ID}}).expect(201)
+	// Sent: the chat's customer downloads it (their chat); another customer learns nothing.
+	require.Equal(t, data, s.download(t, p.customerTok, a.ID).expect(200).body)
+	s.download(t, p.otherTok, a.ID).expectError(404, "not_found")
 	var row schema.Attachment
 	require.NoError(t, s.db.NewSelect().Model(&row).Where("id = ?", a.ID).Scan(ctx))
 	require.NotNil(t, row.ActionID, "the stored message carries it")
@@ -143,6 +147,24 @@ func TestAnAgentSendsAFileInAChat(t *testing.T) {
 	require.Equal(t, data, s.download(t, p.agentTok, a.ID).expect(200).body)
 
 	s.chatChange(t, p.agentTok, ch.ID, "close", nil)
+	// The transcript joins the ticket with the file: its customer downloads it from there.
+	eventually(t, 20*time.Second, func() bool { return s.ticket(t, p.agentTok, tk.ID).ActionCount == tk.ActionCount+1 }, "transcript on the ticket")
+	var msgs struct {
+		Data []struct {
+			Attachments []attachmentJSON `json:"attachments"`
+		} `json:"data"`
+	}
+	s.call(t, p.customerTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/messages", tk.ID), nil).expect(200).decode(&msgs)
+	last := msgs.Data[len(msgs.Data)-1]
+	require.Len(t, last.Attachments, 1)
+	require.Equal(t, a.ID, last.Attachments[0].ID)
+	require.Equal(t, data, s.download(t, p.customerTok, last.Attachments[0].ID).expect(200).body)
+	// Once the chat is no longer the customer's own (its customer moved on), the ticket still lets them.
+	_, err := s.db.ExecContext(ctx, "UPDATE chats SET customer_id = NULL WHERE id = ?", ch.ID)
+	require.NoError(t, err)
+	require.Equal(t, data, s.download(t, p.customerTok, a.ID).expect(200).body)
+	s.download(t, p.otherTok, a.ID).expectError(404, "not_found")
+
 	body, ct = multipartBody(t, upFile{name: "late.txt", data: unique("late")})
 	s.call(t, p.agentTok, "POST", "/api/v1/chats/"+ch.ID+"/attachments", body, header{"Content-Type", ct}).expectError(409, "conflict")
 	s.call(t, p.customerTok, "POST", "/api/v1/chats/"+ch.ID+"/attachments", body, header{"Content-Type", ct}).expectError(403, "forbidden")

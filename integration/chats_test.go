@@ -205,6 +205,19 @@ func TestChatFromTicket(t *testing.T) {
 		{ID: before + 2, Type: "public", Body: "My printer jams", AuthorID: p.customer},
 		{ID: before + 3, Type: "public", Body: "I'm Bob, I'll take it from here", AuthorID: p.agent2},
 	}, tail)
+	// The chat's fields name it on the ticket it joined.
+	var joined chatTicketJSON
+	eventually(t, 20*time.Second, func() bool {
+		s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", tk.ID), nil).expect(200).decode(&joined)
+		return joined.ChatID != nil
+	}, "the chat fields on the ticket")
+	require.Equal(t, ch.ID, *joined.ChatID)
+	require.Equal(t, g.ID, *joined.ChatGroup)
+	require.Nil(t, joined.ChatWidget)
+	require.NotNil(t, joined.ChatWaitingTime)
+	require.NotNil(t, joined.ChatTalkTime)
+	require.GreaterOrEqual(t, *joined.ChatTalkTime, int64(0))
+	require.Equal(t, tk.Origin, joined.Origin, "the ticket keeps its own origin")
 
 	d := s.chatDetail(t, p.agentTok, ch.ID)
 	require.Equal(t, "closed", d.State)

@@ -278,6 +278,18 @@ type SetFieldsInput struct {
 	Type         *string
 	Tags         *[]string
 	CustomFields map[string]any
+	// Chat records the chat a ticket was joined by (its transcript added to the ticket): the
+	// ticket's chat fields then name the latest such chat. Set by the chat's hand-over only.
+	Chat *TicketChat `json:",omitempty"`
+}
+
+// TicketChat is a ticket's chat fields (schema.Ticket's Chat*).
+type TicketChat struct {
+	ID          string
+	Group       *string
+	Widget      *string
+	WaitingTime *int64
+	TalkTime    *int64
 }
 
 // ReopenInput reopens a resolved ticket, or a closed or canceled one in a new run started with

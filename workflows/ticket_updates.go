@@ -198,6 +198,9 @@ func (w *ticketWorkflow) setFields(ctx workflow.Context, in SetFieldsInput) (sch
 		if len(in.CustomFields) > 0 {
 			t.CustomFields = mergeFields(t.CustomFields, in.CustomFields)
 		}
+		if c := in.Chat; c != nil {
+			t.ChatID, t.ChatGroup, t.ChatWidget, t.ChatWaitingTime, t.ChatTalkTime = &c.ID, c.Group, c.Widget, c.WaitingTime, c.TalkTime
+		}
 	})
 	return w.st.Ticket, err
 }
