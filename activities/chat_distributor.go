@@ -225,6 +225,11 @@ func (a *Activities) RecordChatQueue(ctx context.Context, rec workflows.ChatQueu
 				return nil
 			}
 			_, err = tx.NewRaw(`SELECT pg_notify(?, id) FROM unnest(?::text[]) AS id`, events.ChatChannel, pgdialect.Array(changed)).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			// A place changed, so a queue's length may have: supervisors' streams read them again.
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify(?, '')", events.QueuesChannel)
 			return err
 		})
 		if err != nil {

@@ -31,6 +31,7 @@ const streamHeartbeat = 15 * time.Second
 // next, and a stream whose beats stop (an API process killed) stops counting after two beats.
 func (s *Server) stream(c *fiber.Ctx) error {
 	agentID := principal(c).Person.ID
+	supervisor := principal(c).can(PermConfigWrite)
 	streamID := uuid.NewString()
 	s.agentStreamed(c.UserContext(), workflows.AgentStream{AgentID: agentID, StreamID: streamID})
 	events, cancel := s.hub.Subscribe(agentID)
@@ -44,7 +45,20 @@ func (s *Server) stream(c *fiber.Ctx) error {
 		defer s.agentStreamed(context.Background(), workflows.AgentStream{AgentID: agentID, StreamID: streamID, Closed: true})
 		beat := time.NewTicker(workflows.StreamBeatEvery)
 		defer beat.Stop()
+		var queues <-chan struct{} // nil (never ready) unless a supervisor's
+		watch := &queueWatch{s: s}
+		sendQueues := func() {
+			if data := watch.next(context.Background()); data != nil {
+				fmt.Fprintf(w, "event: chat.queues\ndata: %s\n\n", data)
+			}
+		}
 		fmt.Fprintf(w, ": connected as %s\n\n", agentID)
+		if supervisor {
+			q, cancelQueues := s.hub.SubscribeQueues()
+			defer cancelQueues()
+			queues = q
+			sendQueues()
+		}
 		if w.Flush() != nil {
 			return
 		}
@@ -54,6 +68,8 @@ func (s *Server) stream(c *fiber.Ctx) error {
 			select {
 			case e := <-events:
 				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Type, e.Data)
+			case <-queues:
+				sendQueues()
 			case <-tick.C:
 				fmt.Fprint(w, ": heartbeat\n\n")
 			case <-beat.C:

@@ -142,28 +142,31 @@ func (s *stack) visitorStreamAt(t *testing.T, id, token, resume, after string) *
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	require.Equal(t, shopOrigin, res.Header.Get("Access-Control-Allow-Origin"))
 	out := &chatStream{events: make(chan chatEvent, 64), cancel: func() { cancel(); res.Body.Close() }}
-	go func() {
-		defer close(out.events)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var ev chatEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "id: "):
-				ev.ID = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "event: "):
-				ev.Event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.Data = json.RawMessage(strings.TrimPrefix(line, "data: "))
-			case line == "" && ev.Event != "":
-				out.events <- ev
-				ev = chatEvent{}
-			}
-		}
-	}()
+	go scanSSE(res.Body, out.events)
 	t.Cleanup(out.cancel)
 	return out
+}
+
+// scanSSE sends the events of a Server-Sent Events body, with their ids and data, until it ends.
+func scanSSE(body io.Reader, out chan<- chatEvent) {
+	defer close(out)
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var ev chatEvent
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			ev.ID = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			ev.Event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.Data = json.RawMessage(strings.TrimPrefix(line, "data: "))
+		case line == "" && ev.Event != "":
+			out <- ev
+			ev = chatEvent{}
+		}
+	}
 }
 
 // messages takes events until n messages came (chat events are collected on the side) and

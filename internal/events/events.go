@@ -41,11 +41,13 @@ func Publish(ctx context.Context, db *bun.DB, e Event) error {
 	return err
 }
 
-// TicketChannel carries the id of a ticket whose conversation grew (schema.TicketChannel), and
-// ChatChannel the id of a chat that changed (schema.SaveChat).
+// TicketChannel carries the id of a ticket whose conversation grew (schema.TicketChannel),
+// ChatChannel the id of a chat that changed (schema.SaveChat), and QueuesChannel (no payload)
+// that the chat queues' places changed (activities.RecordChatQueue).
 const (
 	TicketChannel = "switchboard_ticket"
 	ChatChannel   = "switchboard_chat"
+	QueuesChannel = "switchboard_chat_queues"
 )
 
 // Hub fans events out to the streams connected to this instance: agents' events, and wake-ups
@@ -65,6 +67,8 @@ func NewHub() *Hub {
 func ticketKey(id int64) string { return "ticket:" + strconv.FormatInt(id, 10) }
 func chatKey(id string) string  { return "chat:" + id }
 
+const queuesKey = "queues"
+
 // SubscribeTicket returns wake-ups for a ticket's conversation until cancel is called. The
 // channel holds one pending wake-up; more coalesce into it.
 func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) {
@@ -74,6 +78,9 @@ func (h *Hub) SubscribeTicket(id int64) (<-chan struct{}, func()) {
 // SubscribeChat returns wake-ups for a chat (a change of its state or transcript) until cancel
 // is called, as SubscribeTicket.
 func (h *Hub) SubscribeChat(id string) (<-chan struct{}, func()) { return h.subscribeWake(chatKey(id)) }
+
+// SubscribeQueues returns wake-ups for a change of the chat queues, as SubscribeTicket.
+func (h *Hub) SubscribeQueues() (<-chan struct{}, func()) { return h.subscribeWake(queuesKey) }
 
 func (h *Hub) subscribeWake(key string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
@@ -146,7 +153,7 @@ func (h *Hub) dispatch(e Event) {
 func (h *Hub) Run(ctx context.Context, db *bun.DB, log *slog.Logger) {
 	for ctx.Err() == nil {
 		ln := pgdriver.NewListener(db)
-		if err := ln.Listen(ctx, Channel, TicketChannel, ChatChannel); err != nil {
+		if err := ln.Listen(ctx, Channel, TicketChannel, ChatChannel, QueuesChannel); err != nil {
 			log.Warn("events: listen failed; retrying", "err", err)
 			_ = ln.Close()
 			select {
@@ -178,6 +185,9 @@ func (h *Hub) receive(ctx context.Context, db *bun.DB, ln *pgdriver.Listener, lo
 			continue
 		case ChatChannel:
 			h.wake(chatKey(payload))
+			continue
+		case QueuesChannel:
+			h.wake(queuesKey)
 			continue
 		}
 		var e Event

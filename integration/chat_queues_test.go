@@ -1,0 +1,95 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboardhq/switchboard/workflows"
+)
+
+// agentFrames opens /api/v1/stream with the token and answers its events with their data.
+func (s *stack) agentFrames(t *testing.T, token string) *chatStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/api/v1/stream?token="+url.QueryEscape(token), nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, 200, res.StatusCode)
+	out := &chatStream{events: make(chan chatEvent, 256), cancel: func() { cancel(); res.Body.Close() }}
+	go scanSSE(res.Body, out.events)
+	t.Cleanup(out.cancel)
+	return out
+}
+
+type queuesEvent struct {
+	Queues []struct {
+		GroupID string `json:"groupId"`
+		Name    string `json:"name"`
+		Length  int    `json:"length"`
+	} `json:"queues"`
+}
+
+// queueLength waits for a chat.queues event in which the group's queue has n chats.
+func (c *chatStream) queueLength(t *testing.T, groupID string, n int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case ev, ok := <-c.events:
+			require.True(t, ok, "the stream ended")
+			if ev.Event != "chat.queues" {
+				continue
+			}
+			var q queuesEvent
+			require.NoError(t, json.Unmarshal(ev.Data, &q))
+			for _, g := range q.Queues {
+				if g.GroupID == groupID && g.Length == n {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatalf("no chat.queues event with %d chats in group %s", n, groupID)
+		}
+	}
+}
+
+// Supervisors (admins) see every chat group's queue length on their stream: at once when it
+// opens, then as visitors queue and agents accept; agents' streams carry no queue lengths.
+func TestChatQueueLengthsOnSupervisorStreams(t *testing.T) {
+	s := env(t)
+	site := s.chatSite(t)
+	p := s.newPeople(t)
+	sup := s.agentFrames(t, s.admin)
+	agent := s.agentFrames(t, p.agentTok)
+	sup.queueLength(t, site.group.ID, 0)
+
+	v1 := s.startVisitor(t, map[string]any{"widgetKey": site.widget.Key})
+	sup.queueLength(t, site.group.ID, 1)
+	v2 := s.startVisitor(t, map[string]any{"widgetKey": site.widget.Key})
+	sup.queueLength(t, site.group.ID, 2)
+	s.agentDo(t, v1.Session.ID, workflows.UpdateChatAccept, workflows.AcceptChatInput{AgentID: site.agent})
+	sup.queueLength(t, site.group.ID, 1)
+	s.agentDo(t, v2.Session.ID, workflows.UpdateChatAccept, workflows.AcceptChatInput{AgentID: site.agent})
+	sup.queueLength(t, site.group.ID, 0)
+
+	// A supervisor who connects now gets the lengths at once.
+	late := s.agentFrames(t, s.admin)
+	late.queueLength(t, site.group.ID, 0)
+
+	for {
+		select {
+		case ev := <-agent.events:
+			require.NotEqual(t, "chat.queues", ev.Event, "an agent's stream carries no queue lengths")
+			continue
+		default:
+		}
+		break
+	}
+}
