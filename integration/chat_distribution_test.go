@@ -78,6 +78,18 @@ func (s *stack) chatUpdate(t *testing.T, id, name string, arg any) error {
 func TestChatDistribution(t *testing.T) {
 	s := newStack(t, stackOptions{worker: true})
 	defer s.close()
+	checkDistribution(t, s, distributionFaults{})
+}
+
+// distributionFaults are what checkDistribution does to the system on its way: afterStart runs
+// once every chat is started (before any agent is online), beforeCloses in each round after
+// the offers are accepted and before the chats close at once.
+type distributionFaults struct {
+	afterStart   func()
+	beforeCloses func(round int)
+}
+
+func checkDistribution(t *testing.T, s *stack, faults distributionFaults) {
 	const agents, limit, chats = 4, 2, 24 // whole rounds: each round fills every seat
 	tag := randomName("")
 	var ids []string
@@ -117,6 +129,9 @@ func TestChatDistribution(t *testing.T) {
 		require.NoError(t, err)
 	}
 	arrival := func(id string) int { return slices.Index(chatIDs, id) }
+	if faults.afterStart != nil {
+		faults.afterStart()
+	}
 
 	// positions reads the queue positions the distributor wrote.
 	positions := func() map[string]int {
@@ -217,6 +232,9 @@ func TestChatDistribution(t *testing.T) {
 			require.NoError(t, s.chatUpdate(t, id, workflows.UpdateChatAccept, workflows.AcceptChatInput{AgentID: agent}))
 			got[agent]++
 		}
+		if faults.beforeCloses != nil {
+			faults.beforeCloses(round)
+		}
 		var cw sync.WaitGroup
 		cerrs := make(chan error, len(offered))
 		for _, id := range offered {
@@ -254,6 +272,34 @@ func TestChatDistribution(t *testing.T) {
 	}
 	require.LessOrEqual(t, hi-lo, 1, "spread %v", got)
 	require.Empty(t, positions(), "closed chats keep no queue position")
+}
+
+// The same rounds with the worker killed with SIGKILL twice: right after the chats start (their
+// events to the distributor in flight), and in the second round just before every active chat
+// closes at once (the freed seats' offers still to make). A new worker finishes each time, and
+// every guarantee holds: no chat offered twice, no agent over the limit, arrival order, every
+// free seat used, even spread.
+func TestChatDistributionSurvivesAKilledWorker(t *testing.T) {
+	temporalAddr, _ := services(t)
+	s := newStack(t, stackOptions{worker: false})
+	defer s.close()
+	workerEnv := []string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
+		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, "SWITCHBOARD_LOG_FORMAT=text"}
+	w := startProc(t, workerEnv, "worker")
+	restart := func() {
+		w.kill(t)
+		time.Sleep(time.Second) // the chats' and distributor's tasks time out on the dead worker
+		w = startProc(t, workerEnv, "worker")
+	}
+	checkDistribution(t, s, distributionFaults{
+		afterStart: restart,
+		beforeCloses: func(round int) {
+			if round == 1 {
+				w.kill(t)
+				go func() { time.Sleep(2 * time.Second); startProc(t, workerEnv, "worker") }()
+			}
+		},
+	})
 }
 
 // TestChatDistributionStreamPresence: an agent's open event stream is seen by the distributor,
@@ -310,4 +356,88 @@ func TestChatGroupDeletionReachesTheDistributor(t *testing.T) {
 	s.call(t, s.admin, "DELETE", "/api/v1/chat-groups/"+g.ID, nil).expect(204)
 	require.Eventually(t, func() bool { gs := groups(); return gs != nil && gs[g.ID] == nil }, 20*time.Second, 100*time.Millisecond,
 		"the distributor dropped the group")
+}
+
+// In an automatic group, agents racing to accept every chat themselves (as a manual accept
+// would) never take a chat from the distributor's offer: each chat ends active with exactly the
+// agent it was offered to, every other accept is a 409 (never a 5xx), and no agent goes over
+// the limit.
+func TestChatManualAcceptRacingTheOffer(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	const chats, limit = 10, 5
+	g := s.chatGroup(t, map[string]any{"name": "race-" + randomName(""),
+		"members":      []map[string]any{{"agentId": p.agent}, {"agentId": p.agent2}},
+		"distribution": map[string]any{"automatic": true, "maxConcurrentPerAgent": limit},
+		"timeouts":     map[string]any{"acceptWithin": "1h", "queueWait": "24h"}})
+	for _, a := range []string{p.agent, p.agent2} {
+		s.call(t, s.admin, "PUT", "/api/v1/agents/"+a+"/chat", map[string]any{"status": "online"}).expect(200)
+	}
+	ids := make([]string, chats)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		_, err := s.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: workflows.ChatWorkflowID(ids[i]), TaskQueue: s.taskQueue},
+			workflows.ChatSessionWorkflowType, workflows.ChatInput{ID: ids[i], Kind: workflows.ChatKindCustomer, GroupID: g.ID,
+				Group: workflows.ChatGroupSettings{AcceptWithin: time.Hour, QueueWait: 24 * time.Hour, CustomerInactivity: 24 * time.Hour}})
+		require.NoError(t, err)
+	}
+	for _, id := range ids {
+		eventually(t, 20*time.Second, func() bool { return s.call(t, s.admin, "GET", "/api/v1/chats/"+id, nil).status == 200 }, "chat stored")
+	}
+	// Both agents hammer accept on every chat until each chat is active.
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	winners := map[string][]string{}
+	var wg sync.WaitGroup
+	for _, who := range []struct{ id, tok string }{{p.agent, p.agentTok}, {p.agent2, p.agent2Tok}} {
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				deadline := time.Now().Add(60 * time.Second)
+				for time.Now().Before(deadline) {
+					r := s.chatCall(t, who.tok, id, "accept", nil)
+					mu.Lock()
+					statuses[r.status]++
+					if r.status == 200 {
+						winners[id] = append(winners[id], who.id)
+					}
+					mu.Unlock()
+					if r.status == 200 {
+						return
+					}
+					var d chatJSON
+					s.call(t, who.tok, "GET", "/api/v1/chats/"+id, nil).expect(200).decode(&d)
+					if d.State == workflows.ChatActive {
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for code := range statuses {
+		require.Contains(t, []int{200, 409}, code, "answers %v", statuses)
+	}
+	views := s.chatViews(t, ids)
+	seats := map[string]int{}
+	for _, id := range ids {
+		v := views[id]
+		require.Equal(t, workflows.ChatActive, v.Chat.State, id)
+		require.Len(t, v.Chat.AgentIDs, 1, "chat %s active with %v", id, v.Chat.AgentIDs)
+		var offered []string
+		for _, e := range v.Events {
+			if e.Type == workflows.ChatEventOffered {
+				offered = append(offered, e.AgentID)
+			}
+		}
+		require.Equal(t, []string{v.Chat.AgentIDs[0]}, offered, "chat %s: offered once, to the one who has it", id)
+		require.Equal(t, []string{v.Chat.AgentIDs[0]}, winners[id], "chat %s: one accept won, the offered agent's", id)
+		seats[v.Chat.AgentIDs[0]]++
+	}
+	for a, n := range seats {
+		require.LessOrEqual(t, n, limit, "agent %s over the limit", a)
+	}
+	require.Positive(t, statuses[409], "the other agent's accepts were refused")
 }
