@@ -61,33 +61,17 @@ func benchEchoNotify(ctx context.Context, channel, payload string) error {
 
 func (s *scale) benchChat() error {
 	ctx := s.ctx
-	benchEchoDB = s.db
 	tag := randomHex()
-	agents := make([]string, benchChatAgents)
-	members := []map[string]any{}
-	for i := range agents {
-		var p struct {
-			ID string `json:"id"`
-		}
-		if err := apiCall(s.hc, s.root, s.token, "POST", "/api/v1/persons", map[string]any{"name": fmt.Sprintf("Chat agent %d %s", i, tag),
-			"profile": "agent", "emails": []string{fmt.Sprintf("chat%d-%s@example.com", i, tag)}}, &p); err != nil {
-			return err
-		}
-		agents[i] = p.ID
-		members = append(members, map[string]any{"agentId": p.ID})
-	}
-	var g struct {
-		ID string `json:"id"`
-	}
-	if err := apiCall(s.hc, s.root, s.token, "POST", "/api/v1/chat-groups", map[string]any{"name": "bench-" + tag, "members": members,
-		"distribution": map[string]any{"automatic": true, "maxConcurrentPerAgent": benchChatLimit},
-		"timeouts":     map[string]any{"acceptWithin": "1h", "queueWait": "24h", "customerInactivity": "24h"}}, &g); err != nil {
+	agents, err := s.chatAgents(s.root, benchChatAgents, tag)
+	if err != nil {
 		return err
 	}
-	for _, a := range agents {
-		if err := apiCall(s.hc, s.root, s.token, "PUT", "/api/v1/agents/"+a+"/chat", map[string]any{"status": "online"}, nil); err != nil {
-			return err
-		}
+	group, err := s.chatGroup(s.root, tag, agents, map[string]any{"automatic": true, "maxConcurrentPerAgent": benchChatLimit})
+	if err != nil {
+		return err
+	}
+	if err := s.setChatPresence(agents, "online"); err != nil {
+		return err
 	}
 
 	// Offers as agents see them: a chat's NOTIFY, then its latest "offered" event.
@@ -235,7 +219,7 @@ func (s *scale) benchChat() error {
 			defer func() { <-sem }()
 			_, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.ChatWorkflowID(ids[i]), TaskQueue: s.queue,
 				WorkflowExecutionErrorWhenAlreadyStarted: true}, workflows.ChatSessionWorkflowType,
-				workflows.ChatInput{ID: ids[i], Kind: workflows.ChatKindCustomer, GroupID: g.ID,
+				workflows.ChatInput{ID: ids[i], Kind: workflows.ChatKindCustomer, GroupID: group,
 					Group: workflows.ChatGroupSettings{AcceptWithin: time.Hour, QueueWait: 24 * time.Hour, CustomerInactivity: 24 * time.Hour}})
 			if err != nil {
 				failures.Add(1)
@@ -377,6 +361,7 @@ func (s *scale) chatOfferAudit(ids []string) (doubles, overruns int, err error) 
 // signalRoundTrips times n signals, one at a time, to an echo workflow that answers each with
 // a NOTIFY from a local activity.
 func (s *scale) signalRoundTrips(n int) (result, error) {
+	benchEchoDB = s.db
 	ln := pgdriver.NewListener(s.db)
 	defer ln.Close()
 	channel := "bench_echo_" + randomHex()
@@ -410,4 +395,60 @@ func (s *scale) signalRoundTrips(n int) (result, error) {
 	}
 	res.count = len(res.latencies)
 	return res, nil
+}
+
+// signalBurst sends n signals at once, one to each of n echo workflows (each answering with a
+// NOTIFY from a local activity, as BenchEcho does), and answers the time until the last NOTIFY.
+func (s *scale) signalBurst(n int) (time.Duration, error) {
+	benchEchoDB = s.db
+	ln := pgdriver.NewListener(s.db)
+	defer ln.Close()
+	channel := "bench_echo_" + randomHex()
+	if err := ln.Listen(s.ctx, channel); err != nil {
+		return 0, err
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "bench-echo/" + randomHex()
+		if _, err := s.tc.ExecuteWorkflow(s.ctx, client.StartWorkflowOptions{ID: ids[i], TaskQueue: s.queue}, "BenchEcho", channel); err != nil {
+			return 0, err
+		}
+	}
+	defer func() {
+		for _, id := range ids {
+			_ = s.tc.SignalWorkflow(s.ctx, id, "", "ping", "stop")
+		}
+	}()
+	// Warm each workflow up (its first task), then the burst.
+	for _, id := range ids {
+		if err := s.tc.SignalWorkflow(s.ctx, id, "", "ping", "warm"); err != nil {
+			return 0, err
+		}
+	}
+	for range n {
+		if _, _, err := ln.ReceiveTimeout(s.ctx, 30*time.Second); err != nil {
+			return 0, err
+		}
+	}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for _, id := range ids {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.tc.SignalWorkflow(s.ctx, id, "", "ping", "go") }()
+	}
+	for range n {
+		if _, _, err := ln.ReceiveTimeout(s.ctx, 30*time.Second); err != nil {
+			return 0, err
+		}
+	}
+	took := time.Since(t0)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return took, nil
 }

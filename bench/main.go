@@ -50,7 +50,7 @@ func main() {
 	callTime := flag.Duration("call-duration", 30*time.Second, "received-call: how long calls keep arriving")
 	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
 	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
-	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle, messenger, upload, chat, config-rollout or open-tickets")
+	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle, messenger, upload, chat, chat-drain, chat-delivery, config-rollout or open-tickets")
 	slaTickets := flag.Int("sla-tickets", 1000, "sla: tickets with deadlines")
 	flag.Parse()
 	if *only == "" || *only == "rules" {

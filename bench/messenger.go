@@ -26,7 +26,7 @@ import (
 )
 
 // messengerServer is an API of its own with a blob store in a temporary directory.
-func (s *scale) messengerServer() (root string, stop func(), err error) {
+func (s *scale) messengerServer(tweaks ...func(*api.Config)) (root string, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "sb-bench-blobs-")
 	if err != nil {
 		return "", nil, err
@@ -37,6 +37,9 @@ func (s *scale) messengerServer() (root string, stop func(), err error) {
 	}
 	cfg := api.DefaultConfig()
 	cfg.TaskQueue, cfg.RateLimit, cfg.Blobs = s.queue, 0, blobs
+	for _, f := range tweaks {
+		f(&cfg)
+	}
 	app := api.New(s.db, s.tc, cfg, s.log, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

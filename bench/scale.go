@@ -189,6 +189,8 @@ func (s *scale) run(only string, slaTickets int) error {
 		{"messenger", s.benchMessengerDelivery},
 		{"upload", s.benchUpload},
 		{"chat", s.benchChat},
+		{"chat-drain", s.benchChatDrain},
+		{"chat-delivery", s.benchChatDelivery},
 	} {
 		if only == "" || only == b.name {
 			if err := b.f(); err != nil {
