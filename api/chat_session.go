@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/workflows"
@@ -73,8 +74,30 @@ func (s *Server) runChatUpdate(c *fiber.Ctx, chatID, name, updateID string, arg 
 	if err != nil {
 		return chatUpdateError(chatID, err)
 	}
-	return chatUpdateError(chatID, h.Get(ctx, out))
+	err = h.Get(ctx, out)
+	var appErr *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	if err != nil && !errors.As(err, &appErr) && !errors.As(err, &canceled) && ctx.Err() != nil {
+		// Accepted (its checks passed) but still being stored when the API stopped waiting.
+		s.log.Warn("chat update accepted but not completed in time; answered 202", "chat", chatID, "update", updateID, "err", err)
+		return &chatAccepted{ChatID: chatID, UpdateID: updateID, Status: "accepted",
+			Message: "the change is accepted and will be stored; read the chat to see it"}
+	}
+	return chatUpdateError(chatID, err)
 }
+
+// chatAccepted is the 202 answer of a chat change that passed the ChatSession's checks but was
+// still being stored (PostgreSQL slow or locked) when the API stopped waiting. It travels as an
+// error so that every chat route answers it the same way (errorHandler). Sending it again with
+// the same clientMessageId (or Idempotency-Key) joins the same change.
+type chatAccepted struct {
+	ChatID   string `json:"chatId"`
+	UpdateID string `json:"updateId"`
+	Status   string `json:"status"`
+	Message  string `json:"message"`
+}
+
+func (a *chatAccepted) Error() string { return "chat " + a.ChatID + ": " + a.Message }
 
 // chatUpdateError: a chat whose run has ended (closed) refuses every change with 409; other
 // errors go to the error handler (a workflow's refusal is 409/422 there).

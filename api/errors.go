@@ -78,6 +78,10 @@ func errUnavailable(what string) *Error {
 // what is unexpected.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		var accepted *chatAccepted
+		if errors.As(err, &accepted) {
+			return c.Status(fiber.StatusAccepted).JSON(accepted)
+		}
 		e := toAPIError(err)
 		if e.Status >= 500 {
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", e.Status, "err", err)
