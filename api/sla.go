@@ -264,15 +264,6 @@ func (s *Server) listSLAPolicies(c *fiber.Ctx) error {
 
 // --- a ticket's SLA
 
-// SLA states of a ticket.
-const (
-	slaStateNone     = "none"
-	slaStateOnTime   = "on_time"
-	slaStateDueToday = "due_today"
-	slaStateOverdue  = "overdue"
-	slaStateOnHold   = "on_hold"
-)
-
 type ticketSLA struct {
 	State            string            `json:"state"`
 	ResponseDue      *time.Time        `json:"responseDue"`
@@ -282,76 +273,6 @@ type ticketSLA struct {
 	PolicyID         *string           `json:"policyId"`
 	ManualBy         *string           `json:"manualBy"`
 	Events           []schema.SLAEvent `json:"events"`
-}
-
-// slaFinished tells whether a ticket's deadlines are behind it: resolved, closed or canceled.
-func slaFinished(base string) bool {
-	return base == schema.BaseResolved || base == schema.BaseClosed || base == schema.BaseCanceled
-}
-
-// nextSLADue is the nearest deadline still to meet: the response one while there has been no
-// response, and the solution one.
-func nextSLADue(t *schema.Ticket) *time.Time {
-	var due *time.Time
-	if t.SLAResponseDue != nil && t.SLARealResponseDate == nil {
-		due = t.SLAResponseDue
-	}
-	if t.SLASolutionDue != nil && (due == nil || t.SLASolutionDue.Before(*due)) {
-		due = t.SLASolutionDue
-	}
-	return due
-}
-
-// slaOverdue is the ticket's computed `overdue`: open, not paused, and a deadline still to
-// meet has passed.
-func slaOverdue(t *schema.Ticket, now time.Time) bool {
-	if slaFinished(t.BaseStatus) || t.SLASolutionDueIsPaused {
-		return false
-	}
-	due := nextSLADue(t)
-	return due != nil && due.Before(now)
-}
-
-// slaState sums up a ticket's SLA. A ticket with no deadline has none. A resolved, closed or
-// canceled ticket is overdue when its solution deadline was breached (breached: an SLA event
-// says so), else on time, whether paused or not. An open one is on hold while paused; else
-// overdue once a deadline still to meet has passed, due today when the nearest one falls before
-// the end of the current UTC day, else on time.
-func slaState(t *schema.Ticket, breached bool, now time.Time) string {
-	switch {
-	case t.SLAResponseDue == nil && t.SLASolutionDue == nil:
-		return slaStateNone
-	case slaFinished(t.BaseStatus):
-		if breached {
-			return slaStateOverdue
-		}
-		return slaStateOnTime
-	case t.SLASolutionDueIsPaused:
-		return slaStateOnHold
-	}
-	due := nextSLADue(t)
-	now = now.UTC()
-	endOfDay := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
-	switch {
-	case due == nil:
-		return slaStateOnTime
-	case due.Before(now):
-		return slaStateOverdue
-	case due.Before(endOfDay):
-		return slaStateDueToday
-	}
-	return slaStateOnTime
-}
-
-// solutionBreached tells whether the events record a breach of the solution deadline (an event
-// with no target counts as one).
-func solutionBreached(events []schema.SLAEvent) bool {
-	for _, e := range events {
-		if e.Type == schema.SLABreached && (e.Target == nil || *e.Target != schema.TargetResponse) {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) getTicketSLA(c *fiber.Ctx) error {
@@ -364,7 +285,7 @@ func (s *Server) getTicketSLA(c *fiber.Ctx) error {
 		return err
 	}
 	events = orEmptyOf(events)
-	return c.JSON(ticketSLA{State: slaState(t, solutionBreached(events), time.Now()), ResponseDue: t.SLAResponseDue,
+	return c.JSON(ticketSLA{State: sla.State(t, sla.SolutionBreached(events), time.Now()), ResponseDue: t.SLAResponseDue,
 		SolutionDue: t.SLASolutionDue, IsPaused: t.SLASolutionDueIsPaused, RealResponseDate: t.SLARealResponseDate,
 		PolicyID: t.SLAPolicyID, ManualBy: t.SLAManualBy, Events: events})
 }
@@ -442,12 +363,4 @@ func (s *Server) setTicketSLA(c *fiber.Ctx) error {
 	}
 	return s.update(c, t, workflows.UpdateSetSLADue, &workflows.SetSLADueInput{Actor: actor(c),
 		ResponseDue: response, SolutionDue: solution, Reason: strings.TrimSpace(in.Reason)})
-}
-
-// overdueSQL is slaOverdue as a boolean SQL expression over the tickets table (never null), to
-// pass as a query argument.
-func overdueSQL(now time.Time) any {
-	return bun.SafeQuery("base_status NOT IN (?) AND NOT sla_solution_due_is_paused"+
-		" AND (COALESCE(sla_solution_due < ?, false) OR (sla_real_response_date IS NULL AND COALESCE(sla_response_due < ?, false)))",
-		bun.In([]string{schema.BaseResolved, schema.BaseClosed, schema.BaseCanceled}), now, now)
 }

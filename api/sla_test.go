@@ -10,107 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/sla"
 )
-
-func tp(t time.Time) *time.Time { return &t }
-
-func TestSLAState(t *testing.T) {
-	// 10:00 UTC: the UTC day ends in 14 hours.
-	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	past, soon, tonight, tomorrow := now.Add(-time.Minute), now.Add(time.Hour), now.Add(13*time.Hour+59*time.Minute), now.Add(14*time.Hour)
-	open := func(mut func(*schema.Ticket)) *schema.Ticket {
-		tk := &schema.Ticket{ID: 1, Status: "New", BaseStatus: schema.BaseNew}
-		mut(tk)
-		return tk
-	}
-	cases := []struct {
-		name     string
-		ticket   *schema.Ticket
-		breached bool
-		state    string
-		overdue  bool
-	}{
-		{"no deadline", open(func(*schema.Ticket) {}), false, slaStateNone, false},
-		{"no deadline, even with a response", open(func(tk *schema.Ticket) { tk.SLARealResponseDate = &past }), false, slaStateNone, false},
-		{"solution due tomorrow", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &tomorrow }), false, slaStateOnTime, false},
-		{"solution due tonight", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &tonight }), false, slaStateDueToday, false},
-		{"solution due in an hour", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &soon }), false, slaStateDueToday, false},
-		{"solution passed", open(func(tk *schema.Ticket) { tk.SLASolutionDue = &past }), false, slaStateOverdue, true},
-		{"solution due exactly now is not yet overdue", open(func(tk *schema.Ticket) { tk.SLASolutionDue = tp(now) }), false, slaStateDueToday, false},
-		{"response passed, not answered", open(func(tk *schema.Ticket) {
-			tk.SLAResponseDue, tk.SLASolutionDue = &past, &tomorrow
-		}), false, slaStateOverdue, true},
-		{"response passed but answered", open(func(tk *schema.Ticket) {
-			tk.SLAResponseDue, tk.SLASolutionDue, tk.SLARealResponseDate = &past, &tomorrow, &past
-		}), false, slaStateOnTime, false},
-		{"response due tonight, solution tomorrow", open(func(tk *schema.Ticket) {
-			tk.SLAResponseDue, tk.SLASolutionDue = &soon, &tomorrow
-		}), false, slaStateDueToday, false},
-		{"response due tonight but answered", open(func(tk *schema.Ticket) {
-			tk.SLAResponseDue, tk.SLASolutionDue, tk.SLARealResponseDate = &soon, &tomorrow, &past
-		}), false, slaStateOnTime, false},
-		{"only a response deadline, answered", open(func(tk *schema.Ticket) {
-			tk.SLAResponseDue, tk.SLARealResponseDate = &past, &past
-		}), false, slaStateOnTime, false},
-		{"paused, deadline passed", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.SLASolutionDueIsPaused, tk.BaseStatus = &past, true, schema.BaseStopped
-		}), false, slaStateOnHold, false},
-		{"paused, in attendance", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.SLASolutionDueIsPaused, tk.BaseStatus = &tomorrow, true, schema.BaseInAttendance
-		}), false, slaStateOnHold, false},
-		{"resolved on time", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseResolved
-		}), false, slaStateOnTime, false},
-		{"resolved late", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseResolved
-		}), true, slaStateOverdue, false},
-		{"closed late", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseClosed
-		}), true, slaStateOverdue, false},
-		{"closed on time", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.BaseStatus = &tomorrow, schema.BaseClosed
-		}), false, slaStateOnTime, false},
-		{"canceled", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.BaseStatus = &past, schema.BaseCanceled
-		}), false, slaStateOnTime, false},
-		{"resolved late while paused", open(func(tk *schema.Ticket) {
-			tk.SLASolutionDue, tk.SLASolutionDueIsPaused, tk.BaseStatus = &past, true, schema.BaseResolved
-		}), true, slaStateOverdue, false},
-	}
-	for _, tc := range cases {
-		if got := slaState(tc.ticket, tc.breached, now); got != tc.state {
-			t.Errorf("%s: state %q, want %q", tc.name, got, tc.state)
-		}
-		if got := slaOverdue(tc.ticket, now); got != tc.overdue {
-			t.Errorf("%s: overdue %v, want %v", tc.name, got, tc.overdue)
-		}
-	}
-
-	// The day is the UTC day, whatever the zone of now.
-	sp := time.FixedZone("BRT", -3*3600)
-	late := time.Date(2026, 11, 21, 22, 0, 0, 0, sp) // 01:00 UTC on the 22nd
-	tk := open(func(tk *schema.Ticket) { tk.SLASolutionDue = tp(time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC)) })
-	if got := slaState(tk, false, late); got != slaStateDueToday {
-		t.Errorf("UTC day: state %q, want due_today", got)
-	}
-	tk.SLASolutionDue = tp(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
-	if got := slaState(tk, false, late); got != slaStateOnTime {
-		t.Errorf("next UTC day: state %q, want on_time", got)
-	}
-}
-
-func TestSolutionBreached(t *testing.T) {
-	resp, res := schema.TargetResponse, schema.TargetResolution
-	if solutionBreached([]schema.SLAEvent{{Type: schema.SLAApplied}, {Type: schema.SLABreached, Target: &resp}}) {
-		t.Error("a response breach is not a solution breach")
-	}
-	if !solutionBreached([]schema.SLAEvent{{Type: schema.SLABreached, Target: &res}}) {
-		t.Error("a resolution breach is one")
-	}
-	if solutionBreached([]schema.SLAEvent{{Type: schema.SLAWarning, Target: &res}, {Type: schema.SLAMet, Target: &res}}) {
-		t.Error("warnings and met are not breaches")
-	}
-}
 
 func keys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
@@ -213,11 +114,11 @@ func TestOpenAPISLASchemas(t *testing.T) {
 			{ResolutionMinutes: 480, Hours: "calendar"}}}
 	bare := schema.SLAPolicy{ID: "p-2", Name: "Bare", CreatedAt: now, UpdatedAt: now}
 	normalizeSLAPolicy(&bare)
-	withSLA := ticketSLA{State: slaStateOverdue, ResponseDue: &now, SolutionDue: &now, IsPaused: true, RealResponseDate: &now,
+	withSLA := ticketSLA{State: sla.StateOverdue, ResponseDue: &now, SolutionDue: &now, IsPaused: true, RealResponseDate: &now,
 		PolicyID: &pol.ID, ManualBy: &actor, Events: []schema.SLAEvent{
 			{ID: 1, TicketID: 7, Type: schema.SLAApplied, At: now, DueAt: &now, Target: &target, DedupeKey: "k"},
 			{ID: 2, TicketID: 7, Type: schema.SLAManual, At: now, Reason: "customer asked", ActorID: &actor, DedupeKey: "k2"}}}
-	none := ticketSLA{State: slaStateNone, Events: []schema.SLAEvent{}}
+	none := ticketSLA{State: sla.StateNone, Events: []schema.SLAEvent{}}
 	tk := schema.Ticket{ID: 42, Protocol: "20261121-000042", Type: "public", Subject: "Printer", Status: "New",
 		BaseStatus: schema.BaseNew, Origin: schema.OriginAPI, ClientIDs: []string{}, Tags: []string{},
 		CustomFields: map[string]any{}, CreatedBy: "agent-1", CreatedAt: now, UpdatedAt: now, Seq: 1,

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/sla"
 	"github.com/switchboardhq/switchboard/workflows"
 )
 
@@ -75,7 +76,7 @@ type ticketSummary struct {
 // summary is a ticket as staff see it in lists and answers.
 func (s *Server) summary(t schema.Ticket, now time.Time) ticketSummary {
 	version, ref := t.Seq, s.workflowRef(&t)
-	return ticketSummary{Ticket: t, Version: &version, Workflow: &ref, Overdue: slaOverdue(&t, now)}
+	return ticketSummary{Ticket: t, Version: &version, Workflow: &ref, Overdue: sla.Overdue(&t, now)}
 }
 
 // forCustomer cuts a ticket down to what its customers may see. Nothing in it may reveal an

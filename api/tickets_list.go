@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/sla"
 )
 
 // ticketSorts maps the sort parameter to its column. Every sort pages by (column, id).
@@ -179,7 +180,7 @@ func (s *Server) ticketFilters(c *fiber.Ctx, q *bun.SelectQuery) error {
 		if err != nil {
 			return err
 		}
-		q.Where("(?) = ?", overdueSQL(time.Now()), b)
+		q.Where("(?) = ?", sla.OverdueSQL(time.Now()), b)
 	}
 	return nil
 }

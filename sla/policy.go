@@ -1,5 +1,6 @@
 // Package sla holds what SLA policies are and must be, apart from HTTP: their limits and
-// validation, so the native API, the Movidesk-compatible API and tests share one set of rules.
+// validation, and a ticket's SLA state as readers see it (state.go), so the native API, the
+// Movidesk-compatible API and tests share one set of rules.
 // (The choice of a ticket's rule is activities.chooseSLA, next to the configuration cache it
 // reads; the deadlines and pauses are the Ticket workflow's, workflows/sla.go.)
 package sla
