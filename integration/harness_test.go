@@ -6,6 +6,7 @@ package integration
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -114,6 +115,8 @@ type stackOptions struct {
 	messengerRule bool
 	// videoTemplate turns video sessions on.
 	videoTemplate string
+	// blobURL is the attachment store's bucket (default: a directory of its own).
+	blobURL string
 	// attachmentMaxBytes is the per-file upload limit (default: testAttachmentMax).
 	attachmentMaxBytes int64
 	// attachmentExpireAfter keeps unreferenced uploads this long (default: the real 24 hours),
@@ -160,7 +163,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 
 	s.blobDir, err = os.MkdirTemp("", "sb-blobs-")
 	require.NoError(t, err)
-	s.blobs, err = blobstore.Open(ctx, blobstore.FileURL(s.blobDir))
+	s.blobs, err = blobstore.Open(ctx, cmp.Or(o.blobURL, blobstore.FileURL(s.blobDir)))
 	require.NoError(t, err)
 
 	s.tc, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Logger: quietLogger()})

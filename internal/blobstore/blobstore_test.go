@@ -7,19 +7,50 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/require"
 )
 
-func TestContentAddressedAndStreamed(t *testing.T) {
+// stores are the bucket URLs each test runs against: a directory, and an S3 bucket served over
+// real HTTP by gofakes3 (the S3 protocol as gocloud's s3blob speaks it to AWS or MinIO).
+func stores(t *testing.T) map[string]string {
+	backend := s3mem.New()
+	faker := gofakes3.New(backend)
+	srv := httptest.NewServer(faker.Server())
+	t.Cleanup(srv.Close)
+	require.NoError(t, backend.CreateBucket("switchboard"))
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return map[string]string{
+		"file": FileURL(t.TempDir() + "/blobs"),
+		"s3":   "s3://switchboard?region=us-east-1&use_path_style=true&endpoint=" + srv.URL,
+	}
+}
+
+// eachStore runs f against each store.
+func eachStore(t *testing.T, f func(t *testing.T, s *Store)) {
+	for name, u := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(context.Background(), u)
+			require.NoError(t, err)
+			defer s.Close()
+			f(t, s)
+		})
+	}
+}
+
+func TestContentAddressedAndStreamed(t *testing.T) { eachStore(t, contentAddressedAndStreamed) }
+
+func contentAddressedAndStreamed(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, err := Open(ctx, FileURL(t.TempDir()+"/blobs"))
-	require.NoError(t, err)
-	defer s.Close()
 
 	data := bytes.Repeat([]byte("voice note "), 10_000)
 	sum := sha256.Sum256(data)
@@ -53,12 +84,11 @@ func TestContentAddressedAndStreamed(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 }
 
-func TestTooLargeLeavesNothing(t *testing.T) {
+func TestTooLargeLeavesNothing(t *testing.T) { eachStore(t, tooLargeLeavesNothing) }
+
+func tooLargeLeavesNothing(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, err := Open(ctx, FileURL(t.TempDir()))
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.Stage(ctx, bytes.NewReader(make([]byte, 1001)), 1000, "")
+	_, err := s.Stage(ctx, bytes.NewReader(make([]byte, 1001)), 1000, "")
 	require.ErrorIs(t, err, ErrTooLarge)
 	st, err := s.Stage(ctx, bytes.NewReader(make([]byte, 1000)), 1000, "")
 	require.NoError(t, err, "exactly the limit is allowed")
@@ -68,13 +98,12 @@ func TestTooLargeLeavesNothing(t *testing.T) {
 	require.Zero(t, n)
 }
 
-func TestFailingReaderLeavesNothing(t *testing.T) {
+func TestFailingReaderLeavesNothing(t *testing.T) { eachStore(t, failingReaderLeavesNothing) }
+
+func failingReaderLeavesNothing(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, err := Open(ctx, FileURL(t.TempDir()))
-	require.NoError(t, err)
-	defer s.Close()
 	boom := errors.New("connection reset")
-	_, err = s.Stage(ctx, io.MultiReader(bytes.NewReader(make([]byte, 5000)), errReader{boom}), 0, "")
+	_, err := s.Stage(ctx, io.MultiReader(bytes.NewReader(make([]byte, 5000)), errReader{boom}), 0, "")
 	require.ErrorIs(t, err, boom)
 	n, err := s.Count(ctx, "")
 	require.NoError(t, err)
