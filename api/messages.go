@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 	"github.com/valyala/fasthttp"
 	"go.temporal.io/sdk/client"
 
@@ -277,13 +278,12 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	after, err := resumeAfter(c)
+	p := principal(c)
+	publicOnly := p.isCustomer()
+	after, uploads, err := s.ticketResume(c, t.ID, publicOnly)
 	if err != nil {
 		return err
 	}
-	p := principal(c)
-	publicOnly := p.isCustomer()
-	uploads := uploadCursor{at: time.Now().UTC()}
 	if publicOnly {
 		uploads.by = p.Person.ID // a customer sees their own uploads, not the agents' unsent ones
 	}
@@ -291,7 +291,7 @@ func (s *Server) ticketStream(c *fiber.Ctx) error {
 	s.serveStream(c, fmt.Sprintf("ticket %d", t.ID), wake, cancel, func(w *bufio.Writer) bool {
 		var ok bool
 		after, ok = s.sendNew(w, t.ID, publicOnly, after)
-		return ok && s.sendUploads(w, t.ID, &uploads)
+		return ok && s.sendUploads(w, t.ID, after, &uploads)
 	})
 	return nil
 }
@@ -367,10 +367,48 @@ type uploadCursor struct {
 	by string // only this person's uploads ("" for staff: all)
 }
 
-// sendUploads writes an `attachment.ready` event for each upload since the cursor: live news
-// only (no id, not replayed on reconnect; the upload's own answer and the message that carries
-// it are the record). False when the client has gone.
-func (s *Server) sendUploads(w *bufio.Writer, ticketID int64, cur *uploadCursor) bool {
+// ticketResume is where a ticket stream starts: the entries after `after` (Last-Event-ID or
+// ?after=), and the uploads after a cursor. A new stream tells of uploads from now on. A
+// reconnect whose last event was an attachment.ready sends its id, "<seq>.<unix µs>.<upload
+// id>", and resumes both exactly; one whose last event was an entry ("<seq>") gets the uploads
+// since that entry was written, so an upload told after it and before the drop comes again
+// (attachment.ready is at least once: a client keys it by the upload's id).
+func (s *Server) ticketResume(c *fiber.Ctx, ticketID int64, publicOnly bool) (int64, uploadCursor, error) {
+	now := uploadCursor{at: time.Now().UTC()}
+	raw := c.Get("Last-Event-ID")
+	if raw == "" {
+		after, err := seqParam(c.Query("after"), "after")
+		return after, now, err
+	}
+	if seq, rest, ok := strings.Cut(raw, "."); ok {
+		micros, id, _ := strings.Cut(rest, ".")
+		n, err := seqParam(seq, "Last-Event-ID")
+		us, perr := strconv.ParseInt(micros, 10, 64)
+		if _, uerr := uuid.Parse(id); err != nil || perr != nil || uerr != nil || us < 0 {
+			return 0, now, errField("Last-Event-ID", "must be an event's id: a message's seq, or <seq>.<µs>.<upload id>, got %q", raw)
+		}
+		return n, uploadCursor{at: time.UnixMicro(us).UTC(), id: id}, nil
+	}
+	after, err := seqParam(raw, "Last-Event-ID")
+	if err != nil || after == 0 {
+		return after, now, err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
+	defer cancel()
+	rows, err := schema.Messages(ctx, s.db, ticketID, publicOnly, after-1, 1)
+	if err != nil {
+		return 0, now, err
+	}
+	if len(rows) == 1 && rows[0].Seq == after {
+		return after, uploadCursor{at: rows[0].CreatedAt.UTC()}, nil
+	}
+	return after, now, nil
+}
+
+// sendUploads writes an `attachment.ready` event for each upload since the cursor, with an id
+// that names the cursor after it (see ticketResume). The upload's own answer and the message
+// that carries it are the record. False when the client has gone.
+func (s *Server) sendUploads(w *bufio.Writer, ticketID int64, after int64, cur *uploadCursor) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	rows, err := schema.UploadsSince(ctx, s.db, ticketID, cur.by, cur.at, cur.id)
 	cancel()
@@ -380,8 +418,8 @@ func (s *Server) sendUploads(w *bufio.Writer, ticketID int64, cur *uploadCursor)
 	}
 	for _, a := range rows {
 		data, _ := json.Marshal(a)
-		fmt.Fprintf(w, "event: attachment.ready\ndata: %s\n\n", data)
 		cur.at, cur.id = a.CreatedAt, a.ID
+		fmt.Fprintf(w, "id: %d.%d.%s\nevent: attachment.ready\ndata: %s\n\n", after, cur.at.UnixMicro(), cur.id, data)
 	}
 	return len(rows) == 0 || w.Flush() == nil
 }

@@ -282,9 +282,11 @@ type convStream struct {
 }
 
 type sseEvent struct {
-	ID    int64
-	Event string
-	Data  message
+	ID      int64
+	RawID   string
+	Event   string
+	Data    message
+	RawData json.RawMessage
 }
 
 func (s *stack) conversation(t *testing.T, token string, id int64, lastEventID string) *convStream {
@@ -310,11 +312,13 @@ func (s *stack) conversation(t *testing.T, token string, id int64, lastEventID s
 			line := sc.Text()
 			switch {
 			case strings.HasPrefix(line, "id: "):
-				ev.ID, _ = strconv.ParseInt(strings.TrimPrefix(line, "id: "), 10, 64)
+				ev.RawID = strings.TrimPrefix(line, "id: ")
+				ev.ID, _ = strconv.ParseInt(ev.RawID, 10, 64)
 			case strings.HasPrefix(line, "event: "):
 				ev.Event = strings.TrimPrefix(line, "event: ")
 			case strings.HasPrefix(line, "data: "):
-				_ = json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &ev.Data)
+				ev.RawData = json.RawMessage(strings.TrimPrefix(line, "data: "))
+				_ = json.Unmarshal(ev.RawData, &ev.Data)
 			case line == "" && ev.Event != "":
 				out.events <- ev
 				ev = sseEvent{}
@@ -496,4 +500,46 @@ func TestMessengerConversationWithFiles(t *testing.T) {
 	}
 	s.download(t, p.customerTok, note[0].ID).expectError(404, "not_found")
 	s.download(t, p.agent2Tok, note[0].ID).expect(200)
+}
+
+// attachment.ready is replayed on reconnect: resuming from an attachment.ready's id gives
+// exactly the uploads after it; resuming from a message's id gives the uploads since that
+// message (at least once); a malformed id is a 422 naming Last-Event-ID.
+func TestAttachmentReadyReplayedOnReconnect(t *testing.T) {
+	s := env(t)
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.agentTok, map[string]any{"subject": "Files again", "description": "first", "clientIds": []string{p.customer}})
+	uploadID := func(ev sseEvent) string {
+		var a attachmentJSON
+		require.NoError(t, json.Unmarshal(ev.RawData, &a))
+		return a.ID
+	}
+	live := s.conversation(t, p.agentTok, tk.ID, "")
+	first := live.take(t, 1)[0]
+	require.Equal(t, "message", first.Event)
+	require.Equal(t, "1", first.RawID)
+	a1 := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "one.txt", data: unique("one")})[0]
+	ready := live.take(t, 1)[0]
+	require.Equal(t, "attachment.ready", ready.Event)
+	require.Equal(t, a1.ID, uploadID(ready))
+	require.True(t, strings.HasPrefix(ready.RawID, "1."), "its id carries the last entry: %s", ready.RawID)
+	live.cancel()
+
+	a2 := s.uploaded(t, p.agentTok, tk.ID, upFile{name: "two.txt", data: unique("two")})[0]
+	exact := s.conversation(t, p.agentTok, tk.ID, ready.RawID)
+	got := exact.take(t, 1)[0]
+	require.Equal(t, "attachment.ready", got.Event)
+	require.Equal(t, a2.ID, uploadID(got), "exactly the upload after the one seen")
+	exact.quiet(t, time.Second)
+	exact.cancel()
+
+	fromMessage := s.conversation(t, p.agentTok, tk.ID, "1")
+	evs := fromMessage.take(t, 2)
+	require.Equal(t, []string{a1.ID, a2.ID}, []string{uploadID(evs[0]), uploadID(evs[1])}, "the uploads since message 1")
+	fromMessage.quiet(t, time.Second)
+
+	for _, bad := range []string{"1.x.y", "1.5.not-a-uuid", "-1.5." + a1.ID, "x"} {
+		s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/stream", tk.ID), nil, header{"Last-Event-ID", bad}).
+			expectError(422, "validation_failed", "Last-Event-ID")
+	}
 }
