@@ -40,9 +40,10 @@ func (s *Server) kbRoutes(r fiber.Router) {
 	r.Get("/assistant-links", requirePerm(PermTicketsRead), staffOnly, s.listAssistantLinks)
 }
 
-// publicKBRoutes serves published articles to anyone.
+// publicKBRoutes serves published articles to anyone, within a per-address rate
+// (PublicKBRate a minute).
 func (s *Server) publicKBRoutes(app *fiber.App) {
-	app.Get("/kb/:slug", s.publicArticle)
+	app.Get("/kb/:slug", publicLimiter(s.cfg.PublicKBRate, (*fiber.Ctx).IP, "article reads from this address"), s.publicArticle)
 }
 
 // Limits of an article.
@@ -335,25 +336,40 @@ var articlePage = template.Must(template.New("article").Parse(`<!doctype html>
 func (s *Server) publicArticle(c *fiber.Ctx) error {
 	slug := c.Params("slug")
 	if !slugPattern.MatchString(slug) {
-		return errNotFound("no article %q", slug)
+		return s.articleMissing(c)
 	}
 	var a schema.KBArticle
 	err := s.db.NewSelect().Model(&a).Where("slug = ? AND status = ?", slug, schema.ArticlePublished).Scan(c.UserContext())
 	if isNoRows(err) {
-		return errNotFound("no article %q", slug)
+		return s.articleMissing(c)
 	}
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
 	// The body is sanitized HTML (markup.Render); the title is escaped by the template.
+	return sendArticlePage(c, fiber.StatusOK, a.Title, template.HTML(markup.Render(a.Body))) //nolint:gosec // sanitized by markup
+}
+
+// articleMissing is the 404 of a link to an article that is not published: a page, since a
+// browser followed it (the public read says nothing of drafts).
+func (s *Server) articleMissing(c *fiber.Ctx) error {
+	err := sendArticlePage(c, fiber.StatusNotFound, "Article not found",
+		"<p>This article does not exist or is not published.</p>")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return err
+}
+
+// sendArticlePage answers an article page with its security headers.
+func sendArticlePage(c *fiber.Ctx, status int, title string, body template.HTML) error {
+	var b strings.Builder
 	if err := articlePage.Execute(&b, struct {
 		Title string
 		Style template.CSS
 		Body  template.HTML
-	}{a.Title, articleStyle, template.HTML(markup.Render(a.Body))}); err != nil { //nolint:gosec // constant; sanitized by markup
+	}{title, articleStyle, body}); err != nil {
 		return err
 	}
+	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderContentSecurityPolicy, publicCSP)

@@ -1,6 +1,10 @@
 package api
 
 import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +88,30 @@ func TestKBResponseSchemas(t *testing.T) {
 		{"RenderedTextBlock", renderedTextBlock{Body: "Hi", HTML: "<p>Hi</p>"}},
 	})
 	require.Equal(t, "[[/kb/reset-password | Reset]]", newAssistantLink(&pub).Link)
+}
+
+// A missing article is an HTML page (a browser followed the link), and reads are limited per
+// address: checked where no database is needed (a malformed slug is missing before any read).
+func TestPublicArticleMissingPageAndRateLimit(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PublicKBRate = 2
+	app := New(nil, nil, cfg, slog.New(slog.DiscardHandler), nil)
+	get := func() *http.Response {
+		res, err := app.Test(httptest.NewRequest("GET", "/kb/Not_A_Slug", nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for i := range 2 {
+		res := get()
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 404 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+			!strings.Contains(string(body), "<h1>Article not found</h1>") || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("read %d: %d %q %s", i+1, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
+	if res := get(); res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("third read: %d, want 429 with Retry-After", res.StatusCode)
+	}
 }

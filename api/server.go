@@ -57,6 +57,9 @@ type Config struct {
 	// (/public/chat/v1) per minute: requests per client address, sessions started per client
 	// address, requests per chat session (0: unlimited).
 	PublicChatRate, PublicChatStartRate, PublicChatSessionRate int
+	// PublicKBRate limits reads of published articles (/kb/{slug}) per address and minute (0:
+	// unlimited).
+	PublicKBRate int
 	// AttachmentExpireAfter is for tests only: how long an unreferenced upload is kept (zero:
 	// workflows.AttachmentExpiryAfter, 24 hours). No setting of the binary reaches it.
 	AttachmentExpireAfter time.Duration
@@ -68,7 +71,8 @@ func DefaultConfig() Config {
 		AutoCloseAfter: workflows.DefaultAutoCloseAfter, BodyLimit: 1 << 20,
 		Urgencies: []string{"Low", "Medium", "High", "Urgent"}, UpdateTimeout: 30 * time.Second, RateLimit: 1200,
 		AuthFailureLimit: 60, CallNoEndAfter: workflows.DefaultNoEndAfter, MessengerRequireOwner: true,
-		AttachmentMaxBytes: DefaultAttachmentMaxBytes, PublicChatRate: 3000, PublicChatStartRate: 120, PublicChatSessionRate: 120}
+		AttachmentMaxBytes: DefaultAttachmentMaxBytes, PublicChatRate: 3000, PublicChatStartRate: 120, PublicChatSessionRate: 120,
+		PublicKBRate: 600}
 }
 
 // Server holds the API's dependencies.

@@ -180,8 +180,10 @@ func TestKBPublicPage(t *testing.T) {
 	// A draft is not public.
 	status, _, _ := s.publicPage(t, "/kb/"+a.Slug)
 	require.Equal(t, 404, status)
-	status, _, _ = s.publicPage(t, "/kb/no-such-article-"+tag)
+	status, header, missing := s.publicPage(t, "/kb/no-such-article-"+tag)
 	require.Equal(t, 404, status)
+	require.Equal(t, "text/html; charset=utf-8", header.Get("Content-Type"), "a missing article is a page")
+	require.Contains(t, missing, "Article not found")
 
 	s.call(t, s.admin, "PATCH", "/api/v1/kb/articles/"+a.ID, map[string]any{"status": "published"}).expect(200)
 	r := s.call(t, "", "GET", "/kb/"+a.Slug, nil).expect(200) // checked against the document too
