@@ -89,23 +89,22 @@ func (s *Server) createVideoSession(c *fiber.Ctx) error {
 	v := &schema.VideoSession{ID: uuid.Must(uuid.NewV7()).String(), TicketID: t.ID, Room: room,
 		URL: strings.ReplaceAll(s.cfg.VideoURLTemplate, "{room}", room), Status: schema.VideoOpen, CreatedBy: principal(c).Person.ID}
 	body := "Join the video session: " + v.URL
+	// The session is stored by the ticket's projection with the message that announces it.
 	in := &workflows.AddActionInput{Actor: actor(c), Type: "public", Body: body, Origin: schema.OriginAPI,
-		Kind: schema.KindVideoSession, HTML: renderBody(body), RequireOwner: s.cfg.MessengerRequireOwner}
+		Kind: schema.KindVideoSession, HTML: renderBody(body), RequireOwner: s.cfg.MessengerRequireOwner, Video: v}
 	var after schema.Ticket
 	accepted, err := s.runUpdate(c, t, workflows.UpdateAddAction, in, &after)
 	if err != nil {
 		return err
 	}
-	if accepted == nil {
-		id := after.ActionCount
-		v.ActionID = &id
+	if accepted != nil {
+		return c.Status(fiber.StatusAccepted).JSON(accepted)
 	}
-	// The session is recorded once its message is sent, so no session exists that its
-	// customer was not told of.
-	if _, err := s.db.NewInsert().Model(v).Exec(c.UserContext()); err != nil {
+	var stored schema.VideoSession
+	if err := s.db.NewSelect().Model(&stored).Where("id = ?", v.ID).Scan(c.UserContext()); err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(v)
+	return c.Status(fiber.StatusCreated).JSON(stored)
 }
 
 func (s *Server) listVideoSessions(c *fiber.Ctx) error {

@@ -543,3 +543,38 @@ func TestAttachmentReadyReplayedOnReconnect(t *testing.T) {
 			expectError(422, "validation_failed", "Last-Event-ID")
 	}
 }
+
+// A video session is stored with the message that sends its link, in one transaction: with the
+// sessions' table locked past the API's wait, the open is answered 202 and neither the link nor
+// the session is stored; once the lock goes both are, the session naming its message. (Before,
+// the API wrote the row after the message, so a failed write left a sent link the ticket did
+// not list.)
+func TestVideoSessionStoredWithItsMessage(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, stackOptions{worker: true, autoClose: time.Hour, videoTemplate: "https://meet.example/{room}"})
+	defer s.close()
+	p := s.newPeople(t)
+	tk := s.createTicket(t, p.customerTok, map[string]any{"subject": "Video, stalled"})
+	release := s.lockTables(t, "EXCLUSIVE", "video_sessions")
+	r := s.post(t, p.agentTok, tk.ID, "video-sessions", nil)
+	require.Equal(t, 202, r.status, "accepted, not yet stored: %s", r.body)
+	require.Empty(t, s.messages(t, p.customerTok, tk.ID), "no link sent without its session")
+	release()
+	var list struct {
+		Data []struct {
+			ID, URL  string
+			ActionID *int `json:"actionId"`
+		} `json:"data"`
+	}
+	eventually(t, time.Minute, func() bool {
+		s.call(t, p.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d/video-sessions", tk.ID), nil).expect(200).decode(&list)
+		return len(list.Data) == 1
+	}, "the session lands")
+	ms := s.messages(t, p.agentTok, tk.ID)
+	require.Len(t, ms, 1)
+	require.Equal(t, "video_session", ms[0].Kind)
+	require.Contains(t, ms[0].HTML, list.Data[0].URL)
+	require.NotNil(t, ms[0].ActionID)
+	require.NotNil(t, list.Data[0].ActionID)
+	require.Equal(t, *ms[0].ActionID, *list.Data[0].ActionID, "the session names its message")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -23,6 +24,13 @@ func afterTicketWrite(ctx context.Context, tx bun.Tx, w TicketWrite) error {
 	}
 	if err := referenceAttachments(ctx, tx, w); err != nil {
 		return err
+	}
+	if len(w.Videos) > 0 {
+		// With the message that announces it: no session its customer was not told of, and no
+		// link sent that the ticket does not list.
+		if _, err := tx.NewInsert().Model(&w.Videos).On("CONFLICT (id) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
+			return fmt.Errorf("save ticket %d video sessions: %w", w.Ticket.ID, err)
+		}
 	}
 	if len(w.Actions)+len(w.Statuses)+len(w.Owners) == 0 {
 		return nil

@@ -17,6 +17,8 @@ type TicketWrite struct {
 	Statuses  []StatusChange
 	Owners    []OwnerChange
 	SLAEvents []SLAEvent `json:",omitempty"`
+	// Videos are the video sessions the write's messages open, stored with them.
+	Videos []VideoSession `json:",omitempty"`
 }
 
 var ticketColumns = []string{
@@ -39,6 +41,7 @@ var ticketColumns = []string{
 func SaveTicket(ctx context.Context, db bun.IDB, w TicketWrite) (bool, error) {
 	w.Actions, w.Statuses, w.Owners, w.SLAEvents = slices.Clone(w.Actions), slices.Clone(w.Statuses),
 		slices.Clone(w.Owners), slices.Clone(w.SLAEvents)
+	w.Videos = slices.Clone(w.Videos)
 	landed := false
 	err := db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewInsert().Model(&w.Ticket).On("CONFLICT (id) DO UPDATE")

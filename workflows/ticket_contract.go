@@ -265,6 +265,8 @@ type AddActionInput struct {
 	// RequireOwner: staff may send a public message only on a ticket they own (accepted or
 	// assigned); internal notes are open to every agent.
 	RequireOwner bool `json:",omitempty"`
+	// Video is the video session a video_session message opens, stored with the message.
+	Video *schema.VideoSession `json:",omitempty"`
 }
 
 // SetFieldsInput edits ticket fields; nil fields are left as they are. CustomFields is merged:

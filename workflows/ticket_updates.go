@@ -163,6 +163,11 @@ func (w *ticketWorkflow) addAction(ctx workflow.Context, in AddActionInput) (sch
 		wr.Actions = append(wr.Actions, schema.Action{TicketID: t.ID, ID: t.ActionCount, Type: in.Type,
 			Body: in.Body, AuthorID: in.Actor.ID, Origin: in.Origin, CreatedAt: now,
 			Kind: kind, HTML: in.HTML, Attachments: in.Attachments, ClientID: in.ClientID})
+		if v := in.Video; v != nil {
+			video, id := *v, t.ActionCount
+			video.TicketID, video.ActionID, video.CreatedAt = t.ID, &id, now
+			wr.Videos = append(wr.Videos, video)
+		}
 		if in.Actor.Role == schema.RoleCustomer && t.BaseStatus == schema.BaseResolved {
 			w.moveStatus(now, wr, in.Actor, schema.BaseInAttendance, schema.BaseInAttendance, "")
 		}
