@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -390,6 +391,9 @@ func TestChatDistributorThousandChatsSpreadEvenly(t *testing.T) {
 			fresh := slices.Clone(d.acts.offers[handled:])
 			handled = len(d.acts.offers)
 			d.acts.mu.Unlock()
+			// The agents finish their chats in the order they got them (the activities record
+			// the offers in whatever order they ran): every seat frees in turn, equal capacity.
+			slices.SortFunc(fresh, func(a, b distCall) int { return strings.Compare(a.Chat, b.Chat) })
 			for _, o := range fresh {
 				d.event(DistributorSeatsTaken, o.Chat, "g", 0, []string{o.Agent})
 				d.event(DistributorSeatsFreed, o.Chat, "g", 0, []string{o.Agent})
