@@ -26,9 +26,7 @@ func TestChatsAcrossAKilledAPI(t *testing.T) {
 	defer s.close()
 	site := s.chatSite(t)
 	port := freePort(t)
-	apiEnv := []string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
-		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, fmt.Sprintf("SWITCHBOARD_HTTP_ADDR=127.0.0.1:%d", port),
-		"SWITCHBOARD_ADMIN_TOKEN=" + s.admin, "SWITCHBOARD_LOG_FORMAT=text"}
+	apiEnv := s.procEnv(temporalAddr, fmt.Sprintf("SWITCHBOARD_HTTP_ADDR=127.0.0.1:%d", port), "SWITCHBOARD_ADMIN_TOKEN="+s.admin)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	startAPI := func() *proc {
 		p := startProc(t, apiEnv, "api")

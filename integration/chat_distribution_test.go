@@ -283,8 +283,7 @@ func TestChatDistributionSurvivesAKilledWorker(t *testing.T) {
 	temporalAddr, _ := services(t)
 	s := newStack(t, stackOptions{worker: false})
 	defer s.close()
-	workerEnv := []string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
-		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, "SWITCHBOARD_LOG_FORMAT=text"}
+	workerEnv := s.procEnv(temporalAddr)
 	w := startProc(t, workerEnv, "worker")
 	restart := func() {
 		w.kill(t)

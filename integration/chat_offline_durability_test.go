@@ -18,8 +18,7 @@ func TestOfflineWindowCloseSurvivesAKilledWorker(t *testing.T) {
 	temporalAddr, _ := services(t)
 	s := newStack(t, stackOptions{worker: false})
 	defer s.close()
-	workerEnv := []string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
-		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, "SWITCHBOARD_LOG_FORMAT=text"}
+	workerEnv := s.procEnv(temporalAddr)
 	w := startProc(t, workerEnv, "worker")
 	site := s.chatSite(t)
 	s.call(t, s.admin, "PUT", "/api/v1/agents/"+site.agent+"/chat", map[string]any{"status": "offline"}).expect(200)

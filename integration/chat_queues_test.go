@@ -22,6 +22,7 @@ func (s *stack) agentFrames(t *testing.T, token string) *chatStream {
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	require.Equal(t, 200, res.StatusCode)
+	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	out := &chatStream{events: make(chan chatEvent, 256), cancel: func() { cancel(); res.Body.Close() }}
 	go scanSSE(res.Body, out.events)
 	t.Cleanup(out.cancel)

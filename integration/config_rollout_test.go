@@ -226,8 +226,7 @@ func TestRolloutSurvivesAKilledWorker(t *testing.T) {
 	temporalAddr, _ := services(t)
 	s := newStack(t, stackOptions{worker: false, autoClose: time.Hour})
 	defer s.close()
-	workerEnv := []string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
-		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, "SWITCHBOARD_LOG_FORMAT=text"}
+	workerEnv := s.procEnv(temporalAddr)
 	w := startProc(t, workerEnv, "worker")
 	p := s.newPeople(t)
 	ctx := context.Background()

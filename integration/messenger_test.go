@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -303,26 +302,15 @@ func (s *stack) conversation(t *testing.T, token string, id int64, lastEventID s
 	require.Equal(t, 200, res.StatusCode)
 	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
 	out := &convStream{events: make(chan sseEvent, 64), cancel: func() { cancel(); res.Body.Close() }}
+	frames := make(chan chatEvent, 64)
+	go scanSSE(res.Body, frames)
 	go func() {
 		defer close(out.events)
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "id: "):
-				ev.RawID = strings.TrimPrefix(line, "id: ")
-				ev.ID, _ = strconv.ParseInt(ev.RawID, 10, 64)
-			case strings.HasPrefix(line, "event: "):
-				ev.Event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.RawData = json.RawMessage(strings.TrimPrefix(line, "data: "))
-				_ = json.Unmarshal(ev.RawData, &ev.Data)
-			case line == "" && ev.Event != "":
-				out.events <- ev
-				ev = sseEvent{}
-			}
+		for f := range frames {
+			ev := sseEvent{RawID: f.ID, Event: f.Event, RawData: f.Data}
+			ev.ID, _ = strconv.ParseInt(f.ID, 10, 64)
+			_ = json.Unmarshal(f.Data, &ev.Data)
+			out.events <- ev
 		}
 	}()
 	t.Cleanup(out.cancel)

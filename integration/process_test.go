@@ -92,6 +92,13 @@ func startProc(t *testing.T, env []string, args ...string) *proc {
 	return p
 }
 
+// procEnv is the environment of a switchboard process (worker or api) on the stack's database,
+// Temporal address and task queue.
+func (s *stack) procEnv(temporalAddr string, more ...string) []string {
+	return append([]string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
+		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, "SWITCHBOARD_LOG_FORMAT=text"}, more...)
+}
+
 func (p *proc) kill(t *testing.T) {
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
 	_ = p.cmd.Wait()
@@ -110,8 +117,7 @@ func TestWorkerKilledMidway(t *testing.T) {
 	temporalAddr, _ := services(t)
 	s := newStack(t, stackOptions{worker: false, autoClose: 2 * time.Second})
 	defer s.close()
-	workerEnv := []string{"SWITCHBOARD_DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + temporalAddr,
-		"SWITCHBOARD_TASK_QUEUE=" + s.taskQueue, "SWITCHBOARD_LOG_FORMAT=text"}
+	workerEnv := s.procEnv(temporalAddr)
 	w := startProc(t, workerEnv, "worker")
 	p := s.newPeople(t)
 

@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -108,25 +106,16 @@ type sse struct {
 	cancel func()
 }
 
+// stream opens the agent's /api/v1/stream and answers its events' names.
 func (s *stack) stream(t *testing.T, token string) *sse {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/api/v1/stream?token="+url.QueryEscape(token), nil)
-	require.NoError(t, err)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	require.Equal(t, 200, res.StatusCode)
-	require.Equal(t, "text/event-stream", res.Header.Get("Content-Type"))
-	out := &sse{events: make(chan string, 16), cancel: func() { cancel(); res.Body.Close() }}
+	frames := s.agentFrames(t, token)
+	out := &sse{events: make(chan string, 16), cancel: frames.cancel}
 	go func() {
-		sc := bufio.NewScanner(res.Body)
-		for sc.Scan() {
-			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-				out.events <- name
-			}
+		for ev := range frames.events {
+			out.events <- ev.Event
 		}
 	}()
-	t.Cleanup(out.cancel)
 	return out
 }
 
