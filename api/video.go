@@ -86,8 +86,8 @@ func (s *Server) createVideoSession(c *fiber.Ctx) error {
 		return errConflict("cannot open a video session on ticket %d: %s", t.ID, reason)
 	}
 	room := newRoom()
-	v := &schema.VideoSession{ID: uuid.Must(uuid.NewV7()).String(), TicketID: t.ID, Room: room,
-		URL: strings.ReplaceAll(s.cfg.VideoURLTemplate, "{room}", room), Status: schema.VideoOpen, CreatedBy: principal(c).Person.ID}
+	v := &schema.VideoOpened{ID: uuid.Must(uuid.NewV7()).String(), Room: room,
+		URL: strings.ReplaceAll(s.cfg.VideoURLTemplate, "{room}", room), CreatedBy: principal(c).Person.ID}
 	body := "Join the video session: " + v.URL
 	// The session is stored by the ticket's projection with the message that announces it.
 	in := &workflows.AddActionInput{Actor: actor(c), Type: "public", Body: body, Origin: schema.OriginAPI,

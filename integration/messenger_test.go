@@ -565,4 +565,23 @@ func TestVideoSessionStoredWithItsMessage(t *testing.T) {
 	require.NotNil(t, ms[0].ActionID)
 	require.NotNil(t, list.Data[0].ActionID)
 	require.Equal(t, *ms[0].ActionID, *list.Data[0].ActionID, "the session names its message")
+
+	// The room travels through the workflow to the row (the API's answers leave it out): a
+	// second session, on another ticket, gets its own, and the link carries it.
+	other := s.createTicket(t, p.customerTok, map[string]any{"subject": "Video, second"})
+	var second struct{ ID, URL string }
+	s.post(t, p.agentTok, other.ID, "video-sessions", nil).expect(201).decode(&second)
+	var rooms []struct {
+		ID   string `bun:"id"`
+		Room string `bun:"room"`
+		URL  string `bun:"url"`
+	}
+	require.NoError(t, s.db.NewRaw("SELECT id, room, url FROM video_sessions ORDER BY created_at").Scan(t.Context(), &rooms))
+	require.Len(t, rooms, 2)
+	require.NotEqual(t, rooms[0].Room, rooms[1].Room)
+	for _, r := range rooms {
+		require.Regexp(t, `^[a-z2-7]{26}$`, r.Room)
+		require.Equal(t, "https://meet.example/"+r.Room, r.URL)
+	}
+	require.Equal(t, second.ID, rooms[1].ID)
 }

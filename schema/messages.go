@@ -28,7 +28,11 @@ func afterTicketWrite(ctx context.Context, tx bun.Tx, w TicketWrite) error {
 	if len(w.Videos) > 0 {
 		// With the message that announces it: no session its customer was not told of, and no
 		// link sent that the ticket does not list.
-		if _, err := tx.NewInsert().Model(&w.Videos).On("CONFLICT (id) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
+		rows := make([]VideoSession, len(w.Videos))
+		for i, v := range w.Videos {
+			rows[i] = v.row(w.Ticket.ID)
+		}
+		if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (id) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
 			return fmt.Errorf("save ticket %d video sessions: %w", w.Ticket.ID, err)
 		}
 	}
@@ -187,6 +191,21 @@ type VideoSession struct {
 	ActionID  *int       `bun:"action_id" json:"actionId"`
 	CreatedAt time.Time  `bun:"created_at,nullzero,default:current_timestamp" json:"createdAt"`
 	ClosedAt  *time.Time `bun:"closed_at" json:"closedAt"`
+}
+
+// VideoOpened is a video session as a ticket write carries it through the workflow, its room
+// included (VideoSession keeps the room out of API answers, and so out of JSON).
+type VideoOpened struct {
+	ID, Room, URL, CreatedBy string
+	ActionID                 int
+	CreatedAt                time.Time
+}
+
+// row is the session's table row, for ticket ticketID.
+func (v VideoOpened) row(ticketID int64) VideoSession {
+	id := v.ActionID
+	return VideoSession{ID: v.ID, TicketID: ticketID, Room: v.Room, URL: v.URL, Status: VideoOpen,
+		CreatedBy: v.CreatedBy, ActionID: &id, CreatedAt: v.CreatedAt}
 }
 
 // referenceAttachments marks the files the write's messages carry as theirs, so they are kept

@@ -18,7 +18,7 @@ type TicketWrite struct {
 	Owners    []OwnerChange
 	SLAEvents []SLAEvent `json:",omitempty"`
 	// Videos are the video sessions the write's messages open, stored with them.
-	Videos []VideoSession `json:",omitempty"`
+	Videos []VideoOpened `json:",omitempty"`
 }
 
 var ticketColumns = []string{

@@ -266,7 +266,7 @@ type AddActionInput struct {
 	// assigned); internal notes are open to every agent.
 	RequireOwner bool `json:",omitempty"`
 	// Video is the video session a video_session message opens, stored with the message.
-	Video *schema.VideoSession `json:",omitempty"`
+	Video *schema.VideoOpened `json:",omitempty"`
 }
 
 // SetFieldsInput edits ticket fields; nil fields are left as they are. CustomFields is merged:

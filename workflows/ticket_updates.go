@@ -164,8 +164,8 @@ func (w *ticketWorkflow) addAction(ctx workflow.Context, in AddActionInput) (sch
 			Body: in.Body, AuthorID: in.Actor.ID, Origin: in.Origin, CreatedAt: now,
 			Kind: kind, HTML: in.HTML, Attachments: in.Attachments, ClientID: in.ClientID})
 		if v := in.Video; v != nil {
-			video, id := *v, t.ActionCount
-			video.TicketID, video.ActionID, video.CreatedAt = t.ID, &id, now
+			video := *v
+			video.ActionID, video.CreatedAt = t.ActionCount, now
 			wr.Videos = append(wr.Videos, video)
 		}
 		if in.Actor.Role == schema.RoleCustomer && t.BaseStatus == schema.BaseResolved {
