@@ -3,10 +3,11 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -30,36 +31,24 @@ func (s *stack) agentFrames(t *testing.T, token string) *chatStream {
 	return out
 }
 
+type queueLength struct {
+	GroupID string `json:"groupId"`
+	Name    string `json:"name"`
+	Length  int    `json:"length"`
+}
+
 type queuesEvent struct {
-	Queues []struct {
-		GroupID string `json:"groupId"`
-		Name    string `json:"name"`
-		Length  int    `json:"length"`
-	} `json:"queues"`
+	Queues []queueLength `json:"queues"`
 }
 
 // queueLength waits for a chat.queues event in which the group's queue has n chats.
 func (c *chatStream) queueLength(t *testing.T, groupID string, n int) {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case ev, ok := <-c.events:
-			require.True(t, ok, "the stream ended")
-			if ev.Event != "chat.queues" {
-				continue
-			}
-			var q queuesEvent
-			require.NoError(t, json.Unmarshal(ev.Data, &q))
-			for _, g := range q.Queues {
-				if g.GroupID == groupID && g.Length == n {
-					return
-				}
-			}
-		case <-deadline:
-			t.Fatalf("no chat.queues event with %d chats in group %s", n, groupID)
-		}
-	}
+	c.await(t, "chat.queues", func(data json.RawMessage) bool {
+		var q queuesEvent
+		require.NoError(t, json.Unmarshal(data, &q))
+		return slices.ContainsFunc(q.Queues, func(g queueLength) bool { return g.GroupID == groupID && g.Length == n })
+	}, fmt.Sprintf("%d chats in group %s", n, groupID))
 }
 
 // Supervisors (admins) see every chat group's queue length on their stream: at once when it

@@ -203,20 +203,28 @@ func (c *chatStream) messages(t *testing.T, n int, chats *[]visitorChat) []chatM
 // waitState takes events until a chat event in state comes.
 func (c *chatStream) waitState(t *testing.T, state string) visitorChat {
 	t.Helper()
+	var ch visitorChat
+	c.await(t, "chat", func(data json.RawMessage) bool {
+		require.NoError(t, json.Unmarshal(data, &ch))
+		return ch.State == state
+	}, "the chat becoming "+state)
+	return ch
+}
+
+// await takes events until one of type event whose data match accepts comes, failing after
+// 20 s (what says what never came) or when the stream ends.
+func (c *chatStream) await(t *testing.T, event string, match func(json.RawMessage) bool, what string) {
+	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
 		select {
 		case ev, ok := <-c.events:
 			require.True(t, ok, "the stream ended")
-			if ev.Event == "chat" {
-				var ch visitorChat
-				require.NoError(t, json.Unmarshal(ev.Data, &ch))
-				if ch.State == state {
-					return ch
-				}
+			if ev.Event == event && match(ev.Data) {
+				return
 			}
 		case <-deadline:
-			t.Fatalf("the chat never became %s on the stream", state)
+			t.Fatalf("no %s event on the stream: %s", event, what)
 		}
 	}
 }
