@@ -215,9 +215,15 @@ func (s *Store) Delete(ctx context.Context, sha string) error {
 // Count is how many objects are stored under a key prefix ("sha256/" for contents, "tmp/" for
 // writes in flight or abandoned). Meant for tests and operators.
 func (s *Store) Count(ctx context.Context, prefix string) (int, error) {
-	n := 0
-	err := s.each(ctx, prefix, func(*blob.ListObject) error { n++; return nil })
-	return n, err
+	for attempt := 1; ; attempt++ {
+		n := 0
+		err := s.each(ctx, prefix, func(*blob.ListObject) error { n++; return nil })
+		// An object deleted while the listing reads it (another upload's expiry) fails the
+		// listing with NotFound; count again.
+		if gcerrors.Code(err) != gcerrors.NotFound || attempt == 5 {
+			return n, err
+		}
+	}
 }
 
 // each calls fn for every object under prefix (not the directories, nor attribute files).
