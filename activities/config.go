@@ -42,10 +42,12 @@ type configSnapshot struct {
 	gen uint64
 	// dbGen is the committed configuration generation (config_generation) read before the
 	// configuration itself, so the snapshot holds at least every edit up to it.
-	dbGen     int64
-	triggers  []schema.Trigger // enabled, by position and id
-	policies  []schema.SLAPolicy
-	calendars map[string]schema.Calendar
+	dbGen    int64
+	triggers []schema.Trigger // enabled, by position and id
+	// approvalRules are the enabled approval rules, by position and id.
+	approvalRules []schema.ApprovalRule
+	policies      []schema.SLAPolicy
+	calendars     map[string]schema.Calendar
 
 	mu       sync.Mutex
 	compiled map[string]compiledCalendar
@@ -180,6 +182,9 @@ func loadConfig(ctx context.Context, db bun.IDB, gen uint64) (*configSnapshot, e
 		return nil, err
 	}
 	if err := db.NewSelect().Model(&s.triggers).Where("enabled").OrderExpr("position, id").Scan(ctx); err != nil {
+		return nil, err
+	}
+	if err := db.NewSelect().Model(&s.approvalRules).Where("enabled").OrderExpr("position, id").Scan(ctx); err != nil {
 		return nil, err
 	}
 	if err := db.NewSelect().Model(&s.policies).OrderExpr("is_default, name, id").Scan(ctx); err != nil {

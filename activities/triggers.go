@@ -55,6 +55,9 @@ func (a *Activities) EvaluateTriggers(ctx context.Context, in workflows.Evaluate
 			return cfg.calendar(id)
 		})
 	res.SLA = a.chooseSLA(cfg, in.Ticket, env)
+	if res.Approvals, err = a.matchingApprovals(ctx, cfg, in.Event, env); err != nil {
+		return res, err
+	}
 	for _, tr := range triggers {
 		if slices.Contains(in.Event.Chain, tr.ID) {
 			continue // its own chain caused this change: firing again would loop

@@ -175,7 +175,8 @@ func startTemporal(t *testing.T, port int, db string) *temporalServer {
 		"--db-filename", db, "--log-level", "error", "--search-attribute", "TicketId=Int",
 		"--search-attribute", "TicketStatus=Keyword", "--search-attribute", "BaseStatus=Keyword",
 		"--search-attribute", "Urgency=Keyword", "--search-attribute", "OwnerId=Keyword", "--search-attribute", "TeamId=Keyword",
-		"--search-attribute", "ChatGroup=Keyword", "--search-attribute", "ChatAgent=Keyword", "--search-attribute", "ChatState=Keyword")
+		"--search-attribute", "ChatGroup=Keyword", "--search-attribute", "ChatAgent=Keyword", "--search-attribute", "ChatState=Keyword",
+		"--search-attribute", "ApprovalState=Keyword", "--search-attribute", "Approvers=KeywordList")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	require.NoError(t, cmd.Start())
 	ts := &temporalServer{port: port, db: db, cmd: cmd}

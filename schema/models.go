@@ -52,16 +52,19 @@ const (
 type Person struct {
 	bun.BaseModel `bun:"table:persons" json:"-"`
 
-	ID             string         `bun:"id,pk" json:"id"`
-	Kind           string         `bun:"kind" json:"kind"`
-	Profile        string         `bun:"profile" json:"profile"`
-	Role           string         `bun:"role" json:"role"`
-	Name           string         `bun:"name" json:"name"`
-	Emails         []string       `bun:"emails,array" json:"emails"`
-	Phones         []string       `bun:"phones,array" json:"phones"`
-	OrganizationID *string        `bun:"organization_id" json:"organizationId"`
-	DepartmentIDs  []string       `bun:"department_ids,array" json:"departmentIds"`
-	BossID         *string        `bun:"boss_id" json:"bossId"`
+	ID             string   `bun:"id,pk" json:"id"`
+	Kind           string   `bun:"kind" json:"kind"`
+	Profile        string   `bun:"profile" json:"profile"`
+	Role           string   `bun:"role" json:"role"`
+	Name           string   `bun:"name" json:"name"`
+	Emails         []string `bun:"emails,array" json:"emails"`
+	Phones         []string `bun:"phones,array" json:"phones"`
+	OrganizationID *string  `bun:"organization_id" json:"organizationId"`
+	DepartmentIDs  []string `bun:"department_ids,array" json:"departmentIds"`
+	BossID         *string  `bun:"boss_id" json:"bossId"`
+	// JobRole is the person's job (from the job_roles list), which approval rules name; it is
+	// not the access role.
+	JobRole        *string        `bun:"job_role" json:"jobRole"`
 	Extension      *string        `bun:"extension" json:"extension"`
 	SeesOrgTickets bool           `bun:"sees_org_tickets" json:"seesOrganizationTickets"`
 	IsActive       bool           `bun:"is_active" json:"isActive"`

@@ -34,6 +34,8 @@ SEARCH_ATTRIBUTES=(
   ChatGroup=Keyword
   ChatAgent=Keyword
   ChatState=Keyword
+  ApprovalState=Keyword
+  Approvers=KeywordList
 )
 
 log() { echo "temporal.sh: $*" >&2; }

@@ -77,5 +77,6 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.ConfigRollout, workflow.RegisterOptions{Name: workflows.ConfigRolloutWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.AttachmentExpiry, workflow.RegisterOptions{Name: workflows.AttachmentExpiryWorkflowType})
 	r.RegisterWorkflowWithOptions(workflows.ChatTicketArchive, workflow.RegisterOptions{Name: workflows.ChatTicketArchiveWorkflowType})
+	r.RegisterWorkflowWithOptions(workflows.Approval, workflow.RegisterOptions{Name: workflows.ApprovalWorkflowType})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

@@ -69,6 +69,8 @@ func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 		{UpdateSetFields, w.setFields, acceptBy(w.validateSetFields)},
 		{UpdateReopen, w.reopen, acceptBy(w.validateReopen)},
 		{UpdateSetSLADue, w.setSLADue, acceptBy(w.validateSetSLADue)},
+		{UpdateRequestApproval, w.requestApproval, acceptBy(w.validateRequestApproval)},
+		{UpdateRecordApproval, w.recordApproval, w.validateRecordApproval},
 	}
 	for _, h := range handlers {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -117,6 +119,7 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (schema.Ticket, error) {
 			return w.st.Ticket, workflow.NewContinueAsNewError(ctx, TicketWorkflowType, next)
 		}
 	}
+	w.cancelApprovals(ctx)
 	// Let updates that were already accepted finish, and their events be seen, before the run ends.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.st.Ticket, err

@@ -57,6 +57,7 @@ var (
 var SearchAttributeTypes = map[string]string{
 	"TicketId": "Int", "TicketStatus": "Keyword", "BaseStatus": "Keyword", "Urgency": "Keyword",
 	"OwnerId": "Keyword", "TeamId": "Keyword", "SlaDue": "Datetime",
+	"ApprovalState": "Keyword", "Approvers": "KeywordList", // the Approval's (approval_contract.go)
 	"ChatGroup": "Keyword", "ChatAgent": "Keyword", "ChatState": "Keyword", // the ChatSession's (chat_contract.go)
 }
 
@@ -144,6 +145,8 @@ type TicketState struct {
 	Fired  []string    `json:",omitempty"`
 	// SLA is the ticket's deadlines' bookkeeping.
 	SLA SLAState
+	// Approvals are the approval requests the ticket started, open or done.
+	Approvals []ApprovalRef `json:",omitempty"`
 }
 
 // CreateTicket is a new ticket, fully resolved and validated by the API.

@@ -77,6 +77,9 @@ func (w *ticketWorkflow) processEvents(ctx workflow.Context) error {
 		if err := survive(ctx, "SLA rule choice", w.applySLAChoice(ctx, res.SLA)); err != nil {
 			return err
 		}
+		if err := w.startRuleApprovals(ctx, ev, res.Approvals); err != nil {
+			return err
+		}
 		for _, f := range res.Firings {
 			for i, a := range f.Actions {
 				if err := survive(ctx, "trigger "+f.TriggerID+" action "+a.Type, w.applyAction(ctx, ev, f, i, a)); err != nil {

@@ -97,4 +97,6 @@ type EvaluateResult struct {
 	Firings []Firing
 	Timers  []TimerSpec
 	SLA     *SLAChoice `json:",omitempty"`
+	// Approvals are the approval rules that match the event, in order, ready to start.
+	Approvals []ApprovalSpec `json:",omitempty"`
 }

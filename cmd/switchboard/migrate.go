@@ -53,7 +53,7 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 var indexedTypes = map[string]enumspb.IndexedValueType{
 	"Int": enumspb.INDEXED_VALUE_TYPE_INT, "Keyword": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"Datetime": enumspb.INDEXED_VALUE_TYPE_DATETIME,
+	"Datetime": enumspb.INDEXED_VALUE_TYPE_DATETIME, "KeywordList": enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 }
 
 // registerSearchAttributes adds the search attributes the workflows use that the namespace lacks.
