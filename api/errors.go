@@ -136,6 +136,8 @@ func fromTemporal(err error) *Error {
 		switch appErr.Type() {
 		case workflows.ErrTypeConflict:
 			return errConflict("%s", appErr.Message())
+		case workflows.ErrTypeForbidden:
+			return errForbidden("%s", appErr.Message())
 		case workflows.ErrTypeInvalid:
 			field := workflows.ErrorField(err)
 			if field == "" {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,7 @@ type personInput struct {
 	OrganizationID *string         `json:"organizationId" validate:"omitnil,max=64"`
 	DepartmentIDs  *[]string       `json:"departmentIds" validate:"omitnil,max=50,dive,max=64"`
 	BossID         *string         `json:"bossId" validate:"omitnil,max=64"`
+	JobRole        *string         `json:"jobRole" validate:"omitnil,max=100"`
 	Extension      *string         `json:"extension" validate:"omitnil,max=20"`
 	SeesOrgTickets *bool           `json:"seesOrganizationTickets"`
 	IsActive       *bool           `json:"isActive"`
@@ -58,6 +60,9 @@ func (in *personInput) apply(p *schema.Person) {
 	}
 	if in.BossID != nil {
 		p.BossID = nilIfEmpty(*in.BossID)
+	}
+	if in.JobRole != nil {
+		p.JobRole = nilIfEmpty(*in.JobRole)
 	}
 	if in.Extension != nil {
 		p.Extension = nilIfEmpty(*in.Extension)
@@ -153,6 +158,15 @@ func (s *Server) checkPerson(ctx context.Context, by *Principal, p *schema.Perso
 			fields["bossId"] = msg
 		}
 	}
+	if p.JobRole != nil && (before == nil || deref(before.JobRole) != *p.JobRole) {
+		var known bool
+		if err := s.db.NewRaw("SELECT EXISTS (SELECT 1 FROM job_roles WHERE name = ?)", *p.JobRole).Scan(ctx, &known); err != nil {
+			return err
+		}
+		if !known {
+			fields["jobRole"] = fmt.Sprintf("no job role %q; admins maintain the list at /api/v1/job-roles", *p.JobRole)
+		}
+	}
 	if len(fields) > 0 {
 		return errInvalid(fields)
 	}
@@ -226,6 +240,9 @@ func (s *Server) updatePerson(c *fiber.Ctx) error {
 		return err
 	}
 	s.tokens.purge()
+	if before.IsActive != p.IsActive || deref(before.JobRole) != deref(p.JobRole) {
+		s.approversChanged(ctx, p.ID)
+	}
 	return c.JSON(p)
 }
 
@@ -258,6 +275,7 @@ func (s *Server) deactivatePerson(c *fiber.Ctx) error {
 		return err
 	}
 	s.tokens.purge()
+	s.approversChanged(ctx, p.ID)
 	return c.JSON(p)
 }
 

@@ -141,10 +141,11 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	// Failed authentications are limited per client address before any token lookup.
 	app.Use("/public/v1", s.limitAuthFailures)
 	s.telephonyRoutes(app)
-	s.publicKBRoutes(app)   // published articles, for anyone (no token)
-	s.publicChatRoutes(app) // the chat widget's visitors (visitor tokens, CORS per widget)
-	s.widgetRoutes(app)     // widget.js and its demo page
-	s.whatsappRoutes(app)   // Twilio's WhatsApp webhook (signed)
+	s.publicKBRoutes(app)     // published articles, for anyone (no token)
+	s.publicChatRoutes(app)   // the chat widget's visitors (visitor tokens, CORS per widget)
+	s.widgetRoutes(app)       // widget.js and its demo page
+	s.whatsappRoutes(app)     // Twilio's WhatsApp webhook (signed)
+	s.approvalLinkRoutes(app) // approvers' one-time decision links (no session)
 	// Every route below starts with requirePerm, which runs the Idempotency-Key middleware
 	// after the permission check (TestEveryRouteChecksAPermission).
 	v1 := app.Group("/api/v1", s.limitAuthFailures, s.authenticate, s.limit, s.withServer)
@@ -170,6 +171,8 @@ func newServer(db *bun.DB, tc client.Client, cfg Config, log *slog.Logger, reg *
 	s.chatTicketRoutes(v1)
 	s.messageTemplateRoutes(v1)
 	s.chatRoutes(v1)
+	s.approvalRuleRoutes(v1)
+	s.approvalRoutes(v1)
 	app.Use(func(c *fiber.Ctx) error {
 		return errNotFound("no route for %s %s", c.Method(), c.Path())
 	})

@@ -82,7 +82,17 @@ func (s *Server) saveTeam(c *fiber.Ctx, t *schema.Team, before *schema.Team, in 
 			return err
 		}
 	}
-	return writeConfig(c, s.db, teams, t, before, action, status)
+	if err := writeConfig(c, s.db, teams, t, before, action, status); err != nil || before == nil {
+		return err
+	}
+	// Members who left (or every member of a team turned off) may be asked as the team's
+	// approvers: their requests check again.
+	for _, m := range before.MemberIDs {
+		if !t.IsActive || !slices.Contains(t.MemberIDs, m) {
+			s.approversChanged(ctx, m)
+		}
+	}
+	return nil
 }
 
 var teams = &configResource[schema.Team]{entity: "team", noun: "team",

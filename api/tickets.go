@@ -109,6 +109,8 @@ type ticketView struct {
 	// WhatsAppWindowEndsAt: GET /tickets/{id} of a WhatsApp chat ticket (nil: the contact
 	// never wrote; absent for other tickets).
 	WhatsAppWindowEndsAt **time.Time `json:"whatsappWindowEndsAt,omitempty"`
+	// Approvals are the ticket's approval requests, oldest first (GET /tickets/{id}, staff).
+	Approvals *[]schema.ApprovalRequest `json:"approvals,omitempty"`
 }
 
 type messengerView struct {
@@ -277,6 +279,16 @@ func (s *Server) getTicket(c *fiber.Ctx) error {
 	}
 	if contact != "" {
 		v.WhatsAppWindowEndsAt = &ends
+	}
+	if !p.isCustomer() {
+		reqs, err := schema.TicketApprovals(c.UserContext(), s.db, t.ID)
+		if err != nil {
+			return err
+		}
+		for i := range reqs {
+			approvalView(&reqs[i])
+		}
+		v.Approvals = &reqs
 	}
 	return c.JSON(v)
 }

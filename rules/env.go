@@ -69,11 +69,17 @@ const (
 	// is "response" or "resolution".
 	EventSLAWarning  = "sla.warning"
 	EventSLABreached = "sla.breached"
+	// Approval events: a request started, and its outcomes; event.payload has approvalId,
+	// state (and ruleId on approval.requested; approved and reason on the outcomes).
+	EventApprovalRequested = "approval.requested"
+	EventApprovalApproved  = "approval.approved"
+	EventApprovalRejected  = "approval.rejected"
+	EventApprovalExpired   = "approval.expired"
 )
 
 // Events is every event a trigger may name.
 var Events = []string{EventCreated, EventUpdated, EventStatusChanged, EventAssigned, EventActionAdded, EventTime,
-	EventSLAWarning, EventSLABreached}
+	EventSLAWarning, EventSLABreached, EventApprovalRequested, EventApprovalApproved, EventApprovalRejected, EventApprovalExpired}
 
 // Event is what happened.
 type Event struct {

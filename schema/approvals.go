@@ -176,7 +176,7 @@ func SaveApprovalRequest(ctx context.Context, db bun.IDB, r *ApprovalRequest) er
 		On("CONFLICT (id) DO UPDATE").
 		Set("state = EXCLUDED.state, steps = EXCLUDED.steps, pending = EXCLUDED.pending, expires_at = EXCLUDED.expires_at").
 		Set("end_reason = EXCLUDED.end_reason, seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at, ended_at = EXCLUDED.ended_at").
-		Where("approval_requests.seq < EXCLUDED.seq").
+		Where("approval_request.seq < EXCLUDED.seq").
 		Returning("NULL").Exec(ctx)
 	return err
 }

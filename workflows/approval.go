@@ -637,7 +637,7 @@ func (w *approvalWorkflow) decide(ctx workflow.Context, in DecideInput) (schema.
 	if in.Decision == DecisionReject {
 		s.State = schema.StepRejected
 	}
-	s.DecidedAt, s.Decision, s.Comment, s.DecidedBy, s.OnBehalfOf, s.ViaLink = &now, in.Decision, in.Comment, in.Actor.ID, onBehalf, in.ViaLink
+	s.DecidedAt, s.Decision, s.Comment, s.DecidedBy, s.OnBehalfOf, s.ViaLink = &now, in.Decision, in.Comment, in.Actor.ID, strings.TrimSpace(""+onBehalf[:0]), in.ViaLink
 	if err := w.settle(ctx); err != nil {
 		return w.st.Request, err
 	}

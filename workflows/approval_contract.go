@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/switchboardhq/switchboard/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -66,10 +67,10 @@ const (
 
 // Trigger events an approval raises on its ticket.
 const (
-	EventApprovalRequested = "approval.requested"
-	EventApprovalApproved  = "approval.approved"
-	EventApprovalRejected  = "approval.rejected"
-	EventApprovalExpired   = "approval.expired"
+	EventApprovalRequested = rules.EventApprovalRequested
+	EventApprovalApproved  = rules.EventApprovalApproved
+	EventApprovalRejected  = rules.EventApprovalRejected
+	EventApprovalExpired   = rules.EventApprovalExpired
 )
 
 // Search attributes of an Approval workflow (besides TicketId): its state and the approvers

@@ -123,10 +123,13 @@ func (w *ticketWorkflow) recordApproval(ctx workflow.Context, in RecordApprovalI
 			return
 		}
 		status, base := in.Outcome.Status, in.Outcome.BaseStatus
-		if status == "" && in.WaitingStatus != "" && t.Status == in.WaitingStatus {
+		back := status == "" && in.WaitingStatus != "" && t.Status == in.WaitingStatus
+		if back {
 			status, base = in.PreviousStatus, in.PreviousBase
 		}
-		if status != "" && status != t.Status && CheckStatusMove(t.BaseStatus, base) == nil {
+		// Back to where it was may be New, which no ChangeStatus reaches: the wait never happened.
+		allowed := CheckStatusMove(t.BaseStatus, base) == nil || (back && !IsTerminal(base))
+		if status != "" && status != t.Status && allowed {
 			w.moveStatus(now, wr, by, status, base, "approval "+in.ApprovalID+" "+in.State)
 		}
 		if in.Outcome.Note != "" {
