@@ -73,7 +73,9 @@ func (s *stack) approvalRule(t *testing.T, f approvalFixture, body map[string]an
 		rule[k] = v
 	}
 	id := s.call(t, s.admin, "POST", "/api/v1/approval-rules", rule).expect(201).obj()["id"].(string)
-	t.Cleanup(func() { s.call(t, s.admin, "DELETE", "/api/v1/approval-rules/"+id, nil) })
+	if s == shared { // a stack of the test's own goes with it
+		t.Cleanup(func() { s.call(t, s.admin, "DELETE", "/api/v1/approval-rules/"+id, nil) })
+	}
 	return id
 }
 
@@ -276,4 +278,38 @@ func TestApprovalRuleValidation(t *testing.T) {
 		expectError(422, "validation_failed", "reminders.extra")
 	s.call(t, s.admin, "POST", "/api/v1/persons", map[string]any{"name": "X", "profile": "agent", "jobRole": "No such role"}).
 		expectError(422, "validation_failed", "jobRole")
+}
+
+// The worker is killed with SIGKILL between the two approvals of a sequential request, right
+// after the first decision moved the request on: a new worker finishes what was under way.
+// Each approver is asked exactly once (one step, one notification with one link), the second
+// is not skipped, and the request ends approved once.
+func TestApprovalAcrossAKilledWorker(t *testing.T) {
+	temporalAddr, _ := services(t)
+	s := newStack(t, stackOptions{worker: false})
+	defer s.close()
+	workerEnv := s.procEnv(temporalAddr)
+	w := startProc(t, workerEnv, "worker")
+	f := s.approvalFixture(t)
+	s.approvalRule(t, f, map[string]any{"type": "sequential",
+		"approvers": []map[string]any{{"kind": "person", "personId": f.manager}, {"kind": "person", "personId": f.director}}})
+	tk := s.createTicket(t, f.p.agentTok, map[string]any{"subject": "Kill me", "tags": []string{f.tag}})
+	a := s.awaitApproval(t, tk.ID, 1, f.manager)
+	s.decide(t, f.managerTok, a.ID, "approve", "").expect(200)
+	w.kill(t)
+	startProc(t, workerEnv, "worker")
+
+	var links []string
+	eventually(t, 30*time.Second, func() bool { links = s.links(t, f.directorTok); return len(links) >= 1 }, "the director is asked")
+	s.call(t, "", "POST", links[0], map[string]any{"decision": "approve"}).expect(200)
+	eventually(t, 30*time.Second, func() bool { return s.ticket(t, f.p.agentTok, tk.ID).Status == "New" }, "the ticket moves on")
+
+	done := s.approval(t, s.admin, a.ID)
+	require.Equal(t, "approved", done.State)
+	require.Len(t, done.Steps, 2, "each approver asked once")
+	require.Len(t, s.links(t, f.directorTok), 1, "one notification for the director")
+	require.Len(t, s.links(t, f.managerTok), 1, "one notification for the manager")
+	var changes []string
+	require.NoError(t, s.db.NewRaw("SELECT justification FROM ticket_status_history WHERE ticket_id = ? ORDER BY seq", tk.ID).Scan(t.Context(), &changes))
+	require.Equal(t, []string{"", "waiting for approval " + a.ID, "approval " + a.ID + " approved"}, changes, "one wait, one return")
 }

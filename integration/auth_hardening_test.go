@@ -316,6 +316,7 @@ func TestAuthHardeningRouteScopes(t *testing.T) {
 			"POST /api/v1/tickets/:id/text-blocks/:blockId/render",
 			"GET /api/v1/tickets/:id/messages", "GET /api/v1/tickets/:id/stream", "GET /api/v1/tickets/:id/video-sessions",
 			"GET /api/v1/attachments/:id", "GET /api/v1/agents/:id/chat",
+			"GET /api/v1/approval-delegations", "GET /api/v1/approvals", "GET /api/v1/approvals/:id", "GET /api/v1/tickets/:id/approvals",
 			"GET /api/v1/chats", "GET /api/v1/chats/:id", "GET /api/v1/chats/:id/messages", "GET /api/v1/chat-tickets"},
 	}
 	routes := s.app.(*api.App).GetRoutes(true)

@@ -210,6 +210,15 @@ func (w *approvalWorkflow) ask(now time.Time, stage, entry int, kind, person, re
 		Message: fmt.Sprintf("Your approval is requested for ticket %d (%s).", w.in.TicketID, w.in.Spec.RuleName)})
 }
 
+// noticeCtx runs a notice: one short write, so an attempt lost with a killed worker is retried
+// after seconds, not after activityCtx's 30.
+func noticeCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+}
+
 // DefaultLinkValidity is how long a decision link works when the request does not expire.
 const DefaultLinkValidity = 7 * 24 * time.Hour
 
@@ -373,7 +382,7 @@ func (w *approvalWorkflow) fireDue(ctx workflow.Context) error {
 		n := ApprovalNotice{RequestID: w.in.ID, TicketID: w.in.TicketID, ApproverID: s.ApproverID, Kind: NoticeReminder,
 			N: len(s.RemindedAt) + 1, Message: fmt.Sprintf("Reminder %d: your approval is requested for ticket %d (%s).",
 				len(s.RemindedAt)+1, w.in.TicketID, w.in.Spec.RuleName)}
-		sends = append(sends, workflow.ExecuteActivity(activityCtx(ctx), ActivityNotifyApprover, n))
+		sends = append(sends, workflow.ExecuteActivity(noticeCtx(ctx), ActivityNotifyApprover, n))
 		steps = append(steps, i)
 	}
 	for k, f := range sends {
@@ -484,7 +493,7 @@ func (w *approvalWorkflow) sendOutbox(ctx workflow.Context) error {
 	out := w.st.Outbox
 	futures := make([]workflow.Future, len(out))
 	for i, n := range out {
-		futures[i] = workflow.ExecuteActivity(activityCtx(ctx), ActivityNotifyApprover, n)
+		futures[i] = workflow.ExecuteActivity(noticeCtx(ctx), ActivityNotifyApprover, n)
 	}
 	for _, f := range futures {
 		if err := f.Get(ctx, nil); err != nil {
@@ -614,6 +623,11 @@ func (w *approvalWorkflow) stepFor(ctx workflow.Context, in DecideInput) (int, s
 	}) {
 		return 0, "", forbidden("it is not %s's turn yet: the request is at stage %d", in.Actor.ID, w.st.Stage+1)
 	}
+	for _, s := range steps { // decided at a stage the request has left: decided twice, not a stranger
+		if s.ApproverID == in.Actor.ID && s.DecidedAt != nil {
+			return 0, "", Conflict("%s already decided this request at stage %d: %s", in.Actor.ID, s.Stage+1, s.Decision)
+		}
+	}
 	return 0, "", forbidden("%s is not an approver of request %s now (waiting for: %s)", in.Actor.ID, w.st.Request.ID,
 		strings.Join(pendingApprovers(steps), ", "))
 }
@@ -637,7 +651,7 @@ func (w *approvalWorkflow) decide(ctx workflow.Context, in DecideInput) (schema.
 	if in.Decision == DecisionReject {
 		s.State = schema.StepRejected
 	}
-	s.DecidedAt, s.Decision, s.Comment, s.DecidedBy, s.OnBehalfOf, s.ViaLink = &now, in.Decision, in.Comment, in.Actor.ID, strings.TrimSpace(""+onBehalf[:0]), in.ViaLink
+	s.DecidedAt, s.Decision, s.Comment, s.DecidedBy, s.OnBehalfOf, s.ViaLink = &now, in.Decision, in.Comment, in.Actor.ID, onBehalf, in.ViaLink
 	if err := w.settle(ctx); err != nil {
 		return w.st.Request, err
 	}

@@ -392,6 +392,21 @@ func (s *ApprovalSuite) outcome() (RecordApprovalInput, time.Time) {
 	return s.acts.outcomes[0].Record, s.acts.outcomeAt[0]
 }
 
+// Sequential: a job role's stage is decided by one of its holders; the other holder is told
+// they are not needed at that instant, and the next stage is asked then.
+func (s *ApprovalSuite) TestSequentialRoleStageNeedsOneHolder() {
+	s.acts.people["ann"].jobRole = "buyer"
+	s.acts.people["bob"].jobRole = "buyer"
+	s.decide(time.Hour, approve("bob"))
+	s.decide(2*time.Hour, approve("cid"))
+	r := s.run(ApprovalSpec{Type: ApprovalSequential,
+		Approvers: []schema.ApproverEntry{{Kind: ApproverJobRole, JobRole: "buyer"}, person("cid")}})
+	s.Equal([]string{"ann:notNeeded", "bob:approved", "cid:approved"}, states(r))
+	s.Equal([]string{"ann@1h0m0s"}, s.noticeLog(NoticeNotNeeded))
+	s.Equal(apAt(time.Hour), *s.stepOf(r, "cid").AskedAt)
+	s.Equal(apAt(2*time.Hour), *r.EndedAt)
+}
+
 // --- quorum
 
 // Quorum any: the first approval decides at its instant; the others are told they are no
@@ -528,6 +543,18 @@ func (s *ApprovalSuite) TestSecondDecisionBySameApproverIsAConflict() {
 	s.Equal(schema.ApprovalApproved, r.State)
 	s.Equal(DecisionApprove, s.stepOf(r, "ann").Decision)
 	s.Equal(apAt(time.Hour), *s.stepOf(r, "ann").DecidedAt)
+	s.Equal(apAt(3*time.Hour), *r.EndedAt)
+}
+
+// Sequential: an approver whose stage has moved on decided already; deciding again is a
+// Conflict (decided twice), not Forbidden.
+func (s *ApprovalSuite) TestSecondDecisionAfterTheStageMovedOnIsAConflict() {
+	s.decide(time.Hour, approve("ann"))
+	again := s.decide(2*time.Hour, reject("ann", "changed my mind"))
+	s.decide(3*time.Hour, approve("bob"))
+	r := s.run(ApprovalSpec{Type: ApprovalSequential, Approvers: []schema.ApproverEntry{person("ann"), person("bob")}})
+	s.refused(again, ErrTypeConflict)
+	s.Equal(DecisionApprove, s.stepOf(r, "ann").Decision)
 	s.Equal(apAt(3*time.Hour), *r.EndedAt)
 }
 
@@ -708,9 +735,11 @@ func (s *ApprovalSuite) TestDeactivatedBossIsReplacedByTheirBoss() {
 }
 
 // Nobody left: the request escalates to the leaver's superior, and when the superior leaves
-// too, to the admins (no wildcard in the rule), each at the instant and with its reason.
+// too, on to the admins (no wildcard in the rule; the chain moves to its next level rather than
+// up to the superior's own boss), each at the instant and with its reason.
 func (s *ApprovalSuite) TestNobodyLeftEscalatesToSuperiorThenAdmins() {
-	s.acts.add("sup", apPerson{})
+	s.acts.add("sup", apPerson{boss: "top"})
+	s.acts.add("top", apPerson{})
 	s.acts.add("adm", apPerson{admin: true})
 	s.acts.people["ann"].boss = "sup"
 	s.deactivateAt(time.Hour, "ann")
@@ -780,19 +809,22 @@ func (s *ApprovalSuite) TestRequestWithNobodyToAskEndsAtOnce() {
 // --- delegation
 
 // Inside the delegation's window the substitute decides for the delegator; the step records
-// both.
+// both, and the delegator cannot decide that seat again.
 func (s *ApprovalSuite) TestDelegateDecidesInsideTheWindow() {
 	in := approve("sam")
 	in.For = []Delegation{{PersonID: "ann", From: apAt(time.Hour), Until: apAt(3 * time.Hour)}}
 	d := s.decide(2*time.Hour, in)
-	r := s.run(simultaneous(QuorumAny, 0, "ann", "bob"))
+	self := s.decide(150*time.Minute, reject("ann", "not this"))
+	s.decide(4*time.Hour, approve("bob"))
+	r := s.run(simultaneous(QuorumAll, 0, "ann", "bob"))
 	s.NoError(d.err)
+	s.refused(self, ErrTypeConflict) // her seat is decided, by her substitute
 	ann := s.stepOf(r, "ann")
 	s.Equal(schema.StepApproved, ann.State)
 	s.Equal("sam", ann.DecidedBy)
 	s.Equal("ann", ann.OnBehalfOf)
 	s.Equal(apAt(2*time.Hour), *ann.DecidedAt)
-	s.Equal(apAt(2*time.Hour), *r.EndedAt)
+	s.Equal(apAt(4*time.Hour), *r.EndedAt)
 }
 
 // Outside its window (before From, and at Until: the window is [From, Until)) a delegation
@@ -970,4 +1002,31 @@ func (s *ApprovalSuite) TestTicketTakesTheSameRuleAgainOnlyAfterTheOutcome() {
 	s.Require().NoError(err)
 	s.Require().NoError(v.Get(&st))
 	s.Equal([]ApprovalRef{{ID: firstID, RuleID: "r1"}, {ID: againID, RuleID: "r1"}}, st.Approvals, "both closed")
+}
+
+// A wait may start from New, which no status change reaches: an outcome naming no status still
+// takes the ticket back there, at the instant it is recorded.
+func (s *ApprovalSuite) TestTicketReturnsToNewAfterTheWait() {
+	s.ticketEnv()
+	spec := ApprovalSpec{RuleID: "r1", RuleName: "Purchase", Type: ApprovalSequential, Approvers: []schema.ApproverEntry{person("ann")},
+		Rejection: RejectOnAny, ExpireAfter: time.Hour, OnExpire: ExpireApprove,
+		WaitingStatus: "Awaiting approval", WaitingBase: schema.BaseStopped}
+	req := s.ticketUpdate(time.Minute, UpdateRequestApproval, func() any { return RequestApprovalInput{Actor: agent, Spec: spec} })
+	rec := s.ticketUpdate(2*time.Hour, UpdateRecordApproval, func() any { // the child expired at 1h1m
+		s.Require().Len(s.acts.outcomes, 1)
+		return s.acts.outcomes[0].Record
+	})
+	s.ticketUpdate(3*time.Hour, UpdateChangeStatus, func() any {
+		return ChangeStatusInput{Actor: agent, Status: schema.BaseCanceled, BaseStatus: schema.BaseCanceled}
+	})
+	s.env.ExecuteWorkflow(TicketWorkflowType, newInput(time.Hour))
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(req.err)
+	s.Equal(schema.BaseStopped, req.value.(RequestApprovalResult).Ticket.BaseStatus)
+	s.Require().NoError(rec.err)
+	s.Equal(schema.BaseNew, s.acts.outcomes[0].Record.PreviousStatus)
+	t := rec.value.(schema.Ticket)
+	s.Equal(schema.BaseNew, t.Status)
+	s.Equal(schema.BaseNew, t.BaseStatus)
+	s.Equal(start.Add(2*time.Hour), t.UpdatedAt)
 }
