@@ -50,7 +50,7 @@ func main() {
 	callTime := flag.Duration("call-duration", 30*time.Second, "received-call: how long calls keep arriving")
 	rounds := flag.Int("rounds", 2, "ticket-create: alternating rounds of baseline and API")
 	calls := flag.Int("calls", 50, "received-call: simultaneous simulated calls")
-	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle, messenger, upload, chat, chat-drain, chat-delivery, config-rollout or open-tickets")
+	only := flag.String("only", "", "run one benchmark: rules, ticket-create, received-call, sla, sla-burst, lifecycle, messenger, upload, chat, chat-drain, chat-delivery, approvals, config-rollout or open-tickets")
 	slaTickets := flag.Int("sla-tickets", 1000, "sla: tickets with deadlines")
 	flag.Parse()
 	if *only == "" || *only == "rules" {
@@ -200,6 +200,11 @@ func run(clients int, d time.Duration, rounds, calls int, callTime time.Duration
 	sc := &scale{ctx: ctx, db: db, tc: tc, hc: hc, root: root, token: token, queue: queue, log: log}
 	if err := sc.run(only, slaTickets); err != nil {
 		return err
+	}
+	if only == "" || only == "approvals" {
+		if err := sc.benchApprovals(); err != nil {
+			return fmt.Errorf("approvals: %w", err)
+		}
 	}
 	if only == "" || only == "config-rollout" {
 		if err := benchConfigRollout(ctx, db, tc, hc, root, token, rolloutN()); err != nil {
