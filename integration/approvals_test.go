@@ -122,18 +122,22 @@ func (s *stack) awaitApproval(t *testing.T, ticketID int64, n int, approver stri
 
 var linkPattern = regexp.MustCompile(`/approval-links/[A-Za-z0-9_-]+`)
 
-// links are the decision links in a person's notifications, oldest first.
+// links are the decision links in a person's notifications, oldest first. Each notification
+// carries the instant it was written (it was once the zero time).
 func (s *stack) links(t *testing.T, token string) []string {
 	t.Helper()
 	var out struct {
 		Data []struct {
-			Message string `json:"message"`
+			Message   string    `json:"message"`
+			CreatedAt time.Time `json:"createdAt"`
 		} `json:"data"`
 	}
 	s.call(t, token, "GET", "/api/v1/notifications?limit=100", nil).expect(200).decode(&out)
 	var links []string
 	for i := len(out.Data) - 1; i >= 0; i-- {
-		if l := linkPattern.FindString(out.Data[i].Message); l != "" {
+		n := out.Data[i]
+		require.WithinDuration(t, time.Now(), n.CreatedAt, 10*time.Minute, "createdAt of %q", n.Message)
+		if l := linkPattern.FindString(n.Message); l != "" {
 			links = append(links, l)
 		}
 	}
@@ -196,12 +200,14 @@ func TestApprovalSequentialOnCreation(t *testing.T) {
 	eventually(t, 20*time.Second, func() bool {
 		var n struct {
 			Data []struct {
-				Message string `json:"message"`
+				Message   string    `json:"message"`
+				CreatedAt time.Time `json:"createdAt"`
 			} `json:"data"`
 		}
 		s.call(t, f.p.agent2Tok, "GET", "/api/v1/notifications", nil).expect(200).decode(&n)
 		for _, m := range n.Data {
 			if m.Message == fmt.Sprintf("approved %d", tk.ID) {
+				require.WithinDuration(t, time.Now(), m.CreatedAt, 10*time.Minute, "a trigger's notification's createdAt")
 				return true
 			}
 		}

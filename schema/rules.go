@@ -57,6 +57,6 @@ type Notification struct {
 	TriggerID *string    `bun:"trigger_id" json:"triggerId"`
 	Message   string     `bun:"message" json:"message"`
 	DedupeKey *string    `bun:"dedupe_key" json:"-"`
-	CreatedAt time.Time  `bun:"created_at" json:"createdAt"`
+	CreatedAt time.Time  `bun:"created_at,nullzero" json:"createdAt"` // nullzero: the column's now() default
 	ReadAt    *time.Time `bun:"read_at" json:"readAt"`
 }
