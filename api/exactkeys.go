@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 )
 
 // The native API matches JSON keys exactly. encoding/json matches them without regard to case
@@ -17,15 +18,37 @@ import (
 // case-insensitive.
 
 // keyMismatch is a key that is not exactly one of the struct's names but differs from one
-// only in case: where encoding/json would have filled the field silently.
+// only in case: where encoding/json would have filled the field silently. The same walk
+// also reports a date-time that does not parse (problem), because encoding/json's error for
+// it names no field.
 type keyMismatch struct {
-	path, want string
+	path, want, problem string
 }
 
 func (m *keyMismatch) Error() string { return m.path + ": " + m.message() }
 
 func (m *keyMismatch) message() string {
+	if m.problem != "" {
+		return m.problem
+	}
 	return fmt.Sprintf("unknown field; keys match exactly: the field is named %q", m.want)
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// badTime reports a JSON string that a time.Time field would refuse.
+func badTime(v any, path string) *keyMismatch {
+	if v == nil {
+		return nil // null: the zero time, or a pointer left nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return &keyMismatch{path: path, problem: "must be a date-time string in RFC 3339 (e.g. 2026-12-03T18:00:00Z)"}
+	}
+	if _, err := time.Parse(time.RFC3339, s); err != nil {
+		return &keyMismatch{path: path, problem: fmt.Sprintf("must be a date-time in RFC 3339 (e.g. 2026-12-03T18:00:00Z), got %q", s)}
+	}
+	return nil
 }
 
 // exactKeys reports the first key of body (in document order within an object, depth first)
@@ -43,6 +66,9 @@ var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
 func walkKeys(v any, t reflect.Type, path string) *keyMismatch {
 	t = derefType(t)
+	if t == timeType {
+		return badTime(v, path)
+	}
 	if t == reflect.TypeFor[json.RawMessage]() || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return nil
 	}

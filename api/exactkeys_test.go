@@ -48,6 +48,12 @@ func TestExactKeys(t *testing.T) {
 		{`{"Shade":1}`, "Shade", "SHADE"}, // folds to the outer field, which hides the embedded one
 		{`{"hidden":"h"}`, "", ""},        // no such field: the decoder refuses it as unknown
 		{`not json`, "", ""},
+		// A date-time that does not parse is named here: encoding/json's error names no field.
+		{`{"at":"yesterday"}`, "at", ""},
+		{`{"at":"2026-01-01"}`, "at", ""},
+		{`{"at":"2026-01-01T00:00:00+01:00"}`, "", ""},
+		{`{"at":null}`, "", ""},
+		{`{"at":5}`, "at", ""},
 	}
 	for _, c := range cases {
 		m := exactKeys([]byte(c.body), typ)
