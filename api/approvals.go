@@ -241,16 +241,29 @@ func (s *Server) decideApproval(c *fiber.Ctx) error {
 	if arg.For, err = s.delegationsTo(c.UserContext(), arg.Actor.ID); err != nil {
 		return err
 	}
-	out, err := s.sendDecision(c, r, arg)
-	if err != nil {
+	out, accepted, err := s.sendDecision(c, r, arg)
+	switch {
+	case err != nil:
 		return err
+	case accepted != nil:
+		return c.Status(fiber.StatusAccepted).JSON(accepted)
 	}
 	return c.JSON(approvalView(out))
 }
 
-// sendDecision runs the Decide update until it completes; a request whose workflow has ended
-// is a 409 with its state.
-func (s *Server) sendDecision(c *fiber.Ctx, r *schema.ApprovalRequest, arg *workflows.DecideInput) (*schema.ApprovalRequest, error) {
+// decisionAccepted is the 202 answer: the decision passed the workflow's validator and will be
+// stored, but was still being written (PostgreSQL slow or locked) when the API stopped waiting.
+type decisionAccepted struct {
+	ApprovalID string `json:"approvalId"`
+	UpdateID   string `json:"updateId"`
+	Status     string `json:"status"`
+	Message    string `json:"message"`
+}
+
+// sendDecision runs the Decide update: once accepted, its outcome is awaited until the update
+// timeout, and an outcome not seen by then is the 202 (the decision lands), never a 5xx. A
+// request whose workflow has ended is a 409 with its state.
+func (s *Server) sendDecision(c *fiber.Ctx, r *schema.ApprovalRequest, arg *workflows.DecideInput) (*schema.ApprovalRequest, *decisionAccepted, error) {
 	ctx, cancel := s.updateContext(c, arg)
 	defer cancel()
 	id := s.updateID(c)
@@ -258,19 +271,25 @@ func (s *Server) sendDecision(c *fiber.Ctx, r *schema.ApprovalRequest, arg *work
 		id = uuid.NewString()
 	}
 	h, err := s.sendUpdate(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.ApprovalWorkflowID(r.ID),
-		UpdateName: workflows.UpdateDecide, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted, UpdateID: id})
+		UpdateName: workflows.UpdateDecide, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageAccepted, UpdateID: id})
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return nil, errConflict("approval %s is %s: it takes no more decisions", r.ID, r.State)
+		return nil, nil, errConflict("approval %s is %s: it takes no more decisions", r.ID, r.State)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out schema.ApprovalRequest
-	if err := h.Get(ctx, &out); err != nil {
-		return nil, err
+	err = h.Get(ctx, &out)
+	switch {
+	case err == nil:
+		return &out, nil, nil
+	case updateRefused(err):
+		return nil, nil, err
 	}
-	return &out, nil
+	s.log.Warn("decision accepted but not completed in time; answered 202", "approval", r.ID, "update", id, "err", err)
+	return nil, &decisionAccepted{ApprovalID: r.ID, UpdateID: id, Status: "accepted",
+		Message: "the decision is accepted and will be stored; reload the approval to see it"}, nil
 }
 
 // delegationsTo are the windows in which person may decide for someone else (direct
@@ -444,12 +463,13 @@ func (s *Server) useApprovalLink(c *fiber.Ctx) error {
 	}
 	r, err := s.loadApproval(ctx, l.RequestID)
 	var out *schema.ApprovalRequest
+	var accepted *decisionAccepted
 	if err == nil {
 		var role string
 		if err = s.db.NewRaw("SELECT role FROM persons WHERE id = ?", l.ApproverID).Scan(ctx, &role); err == nil {
 			arg := &workflows.DecideInput{Actor: workflows.Actor{ID: l.ApproverID, Role: role}, Decision: in.Decision,
 				Comment: in.Comment, ViaLink: true}
-			out, err = s.sendDecision(c, r, arg)
+			out, accepted, err = s.sendDecision(c, r, arg)
 		}
 	}
 	if err != nil {
@@ -460,6 +480,9 @@ func (s *Server) useApprovalLink(c *fiber.Ctx) error {
 			s.log.Warn("approval link not released", "err", rerr)
 		}
 		return err
+	}
+	if accepted != nil { // taken: the link stays used
+		return c.Status(fiber.StatusAccepted).JSON(accepted)
 	}
 	return c.JSON(approvalView(out))
 }

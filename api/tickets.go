@@ -605,17 +605,23 @@ func (s *Server) finishUpdate(ctx context.Context, c *fiber.Ctx, id int64, h cli
 // not seen in time: the change is accepted and lands, so the answer is 202, never a 5xx.
 func (s *Server) awaitUpdate(ctx context.Context, id int64, h client.WorkflowUpdateHandle, out any) (*updateAccepted, error) {
 	err := h.Get(ctx, out)
-	var appErr *temporal.ApplicationError
-	var canceled *temporal.CanceledError
 	switch {
 	case err == nil:
 		return nil, nil
-	case errors.As(err, &appErr), errors.As(err, &canceled):
+	case updateRefused(err):
 		return nil, err
 	}
 	s.log.Warn("update accepted but not completed in time; answered 202", "ticket", id, "update", h.UpdateID(), "err", err)
 	return &updateAccepted{TicketID: id, UpdateID: h.UpdateID(), Status: "accepted",
 		Message: "the change is accepted and will be stored; reload the ticket to see it"}, nil
+}
+
+// updateRefused: an accepted update's own failure (refused under the workflow's lock), as
+// opposed to its outcome not being seen in time.
+func updateRefused(err error) bool {
+	var appErr *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	return errors.As(err, &appErr) || errors.As(err, &canceled)
 }
 
 // updateID ties a workflow update to the request's Idempotency-Key (which belongs to the token)

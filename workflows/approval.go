@@ -69,6 +69,9 @@ func (w *approvalWorkflow) setup(ctx workflow.Context) error {
 func (w *approvalWorkflow) run(ctx workflow.Context, fresh bool) (schema.ApprovalRequest, error) {
 	w.deadline = newDeadline(ctx)
 	w.lastSA = []string{"pending"}
+	// A notice queued by a decision while the outbox was being sent once waited for the next
+	// timer (TestApprovalWriteStall); runs that started before the fix replay the old wait.
+	outboxWakes := workflow.GetVersion(ctx, "approval-outbox-wake", workflow.DefaultVersion, 1) >= 1
 	if fresh {
 		if err := w.locked(ctx, w.begin); err != nil {
 			return w.cancelOrFail(ctx, err)
@@ -80,7 +83,8 @@ func (w *approvalWorkflow) run(ctx workflow.Context, fresh bool) (schema.Approva
 		}
 		seen := w.version
 		wake := func() bool {
-			return w.version != seen || len(w.changed) > 0 || w.st.Request.State != schema.ApprovalPending
+			return w.version != seen || len(w.changed) > 0 || w.st.Request.State != schema.ApprovalPending ||
+				(outboxWakes && len(w.st.Outbox) > 0)
 		}
 		woke := true
 		var err error

@@ -27,7 +27,10 @@ import (
 // NO after YES and //end (the ticket made); chat_5_offline_merge_timeout a text before the YES,
 // a message merged into the same customer's open ticket and the window's close by its timer;
 // chat_6_reached_agent a live chat whose accept closed that ticket. chat_ticket_archive is the
-// ticket's archive workflow, asleep on its 90-day timer.
+// ticket's archive workflow, asleep on its 90-day timer. approval_1_notice_during_decision is a
+// sequential request recorded before the outbox fix: its first approver decided while their
+// notice was being written, and it waits with the next notice queued; approval_2 the same
+// request recorded after the fix, through both decisions to its outcome.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
@@ -39,6 +42,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(PhoneCall, workflow.RegisterOptions{Name: CallWorkflowType})
 			r.RegisterWorkflowWithOptions(ChatSession, workflow.RegisterOptions{Name: ChatSessionWorkflowType})
 			r.RegisterWorkflowWithOptions(ChatTicketArchive, workflow.RegisterOptions{Name: ChatTicketArchiveWorkflowType})
+			r.RegisterWorkflowWithOptions(Approval, workflow.RegisterOptions{Name: ApprovalWorkflowType})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
