@@ -160,3 +160,69 @@ func TestApprovalNarrowTokens(t *testing.T) {
 	require.True(t, s.call(t, s.admin, "GET", "/api/v1/approval-rules/"+ruleID, nil).expect(200).obj()["enabled"].(bool))
 	s.decide(t, f.managerTok, a.ID, "approve", "").expect(200)
 }
+
+// The wait for an approval pauses the ticket's SLA where its policy pauses in the waiting
+// status, and the solution deadline moves by the wait exactly, to the second: the applied
+// deadline plus the time between the pause and the resume the decision caused.
+func TestApprovalPausesSLAToTheSecond(t *testing.T) {
+	s := env(t)
+	f := s.approvalFixture(t)
+	category := "sla-approval-" + f.tag
+	s.call(t, s.admin, "POST", "/api/v1/sla-policies", map[string]any{"name": "Approval SLA " + f.tag,
+		"rules":         []any{map[string]any{"condition": fmt.Sprintf("ticket.category == %q", category), "firstResponseMinutes": 0, "resolutionMinutes": 480, "hours": "calendar"}},
+		"pauseStatuses": []string{f.waiting}}).expect(201)
+	s.approvalRule(t, f, map[string]any{"type": "simultaneous", "quorum": map[string]any{"mode": "any"},
+		"approvers": []map[string]any{{"kind": "person", "personId": f.manager}}})
+	tk := s.createTicket(t, f.p.agentTok, map[string]any{"subject": "Timed wait", "category": category, "tags": []string{f.tag}})
+	a := s.awaitApproval(t, tk.ID, 1, f.manager)
+	time.Sleep(2500 * time.Millisecond) // a wait with a fraction of a second in it
+	s.decide(t, f.managerTok, a.ID, "approve", "").expect(200)
+	eventually(t, 20*time.Second, func() bool { return s.ticket(t, f.p.agentTok, tk.ID).Status == "New" }, "the ticket moves on")
+
+	type slaEvent struct {
+		Type   string     `json:"type"`
+		Target *string    `json:"target"`
+		DueAt  *time.Time `json:"dueAt"`
+		At     time.Time  `json:"at"`
+	}
+	var sla struct {
+		SolutionDue *time.Time `json:"solutionDue"`
+		IsPaused    bool       `json:"isPaused"`
+		Events      []slaEvent `json:"events"`
+	}
+	eventually(t, 20*time.Second, func() bool {
+		s.call(t, s.admin, "GET", fmt.Sprintf("/api/v1/tickets/%d/sla", tk.ID), nil).expect(200).decode(&sla)
+		return !sla.IsPaused && sla.SolutionDue != nil
+	}, "the SLA resumes after the decision")
+	var applied, paused, resumed *slaEvent
+	for i, e := range sla.Events {
+		switch {
+		case e.Type == "applied" && e.Target != nil && *e.Target == "resolution" && applied == nil:
+			applied = &sla.Events[i]
+		case e.Type == "paused" && paused == nil:
+			paused = &sla.Events[i]
+		case e.Type == "resumed" && resumed == nil:
+			resumed = &sla.Events[i]
+		}
+	}
+	require.NotNil(t, applied, "events: %+v", sla.Events)
+	require.NotNil(t, paused, "events: %+v", sla.Events)
+	require.NotNil(t, resumed, "events: %+v", sla.Events)
+	wait := resumed.At.Sub(paused.At)
+	require.Greater(t, wait, 2500*time.Millisecond)
+	t.Logf("applied due %s, paused %s, resumed %s (wait %s), due now %s", applied.DueAt, paused.At, resumed.At, wait, sla.SolutionDue)
+	// Within 50 ms, so that a pause counted in whole seconds (losing the wait's fraction) fails.
+	require.WithinDuration(t, applied.DueAt.Add(wait), *sla.SolutionDue, 50*time.Millisecond,
+		"the deadline moves by the wait (%s), to the second", wait)
+
+	// The pause is the waiting status's time in the history, to the second.
+	var spans []struct {
+		StartedAt time.Time
+		EndedAt   *time.Time
+	}
+	require.NoError(t, s.db.NewRaw("SELECT started_at, ended_at FROM ticket_status_history WHERE ticket_id = ? AND status = ? ORDER BY seq",
+		tk.ID, f.waiting).Scan(t.Context(), &spans))
+	require.Len(t, spans, 1)
+	require.NotNil(t, spans[0].EndedAt)
+	require.InDelta(t, spans[0].EndedAt.Sub(spans[0].StartedAt).Seconds(), wait.Seconds(), 1, "the pause equals the wait")
+}
